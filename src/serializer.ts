@@ -1,0 +1,129 @@
+import { Packr } from "msgpackr";
+
+/**
+ * connect-redis' serializer interface. `stringify` may return text or bytes;
+ * `parse` receives the stored value as text and may return a Promise.
+ */
+export interface Serializer {
+  stringify(session: unknown): string | Uint8Array;
+  parse(raw: string): unknown;
+}
+
+/**
+ * A serializer the store can hand raw bytes to (the built-in ones). Reading
+ * bytes skips a UTF-8 decode and lets one stored format be told from another.
+ */
+export interface BinarySerializer extends Serializer {
+  readonly binary: true;
+  readonly format: "msgpack" | "json";
+  encode(session: unknown): Buffer | string;
+  decode(raw: Buffer): unknown;
+}
+
+const OPEN_BRACE = 0x7b;
+
+/**
+ * Reduces a value to what JSON.stringify would keep, except that Dates stay
+ * Dates. Applying JSON's rules first (toJSON, dropping functions, symbols and
+ * undefined, non-finite numbers to null) means switching serializers never
+ * changes what a session holds. Throws on a cycle or a BigInt, as JSON does.
+ */
+export function toPlain(value: unknown, key = "", ancestors: object[] = []): unknown {
+  let v = value;
+  if (v !== null && typeof v === "object") {
+    if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v;
+    const toJSON = (v as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === "function") v = toJSON.call(v, key);
+  }
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+      return v;
+    case "number":
+      return Number.isFinite(v) ? v : null;
+    case "bigint":
+      throw new TypeError(`a BigInt at "${key}" cannot be serialized`);
+    case "undefined":
+    case "function":
+    case "symbol":
+      return undefined;
+  }
+  if (v === null) return null;
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v;
+  const obj = v as Record<string, unknown>;
+  if (ancestors.includes(obj)) {
+    throw new TypeError(`the value at "${key || "(root)"}" contains a cycle`);
+  }
+  ancestors.push(obj);
+  try {
+    if (Array.isArray(obj)) {
+      const out = new Array<unknown>(obj.length);
+      for (let i = 0; i < obj.length; i++) {
+        const item = toPlain(obj[i], String(i), ancestors);
+        out[i] = item === undefined ? null : item;
+      }
+      return out;
+    }
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(obj)) {
+      const item = toPlain(obj[k], k, ancestors);
+      if (item !== undefined) out[k] = item;
+    }
+    return out;
+  } finally {
+    ancestors.pop();
+  }
+}
+
+/** Parses JSON text as express-session and connect-redis write it. */
+function parseJson(text: string): unknown {
+  return JSON.parse(text);
+}
+
+// One reusable encoder: plain maps (no records extension) keep values readable
+// by any MessagePack library; Dates use the standard timestamp extension.
+const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
+
+/** MessagePack, the default. Reads JSON text too, so connect-redis sessions still load. */
+export const msgpackSerializer: BinarySerializer = {
+  binary: true,
+  format: "msgpack",
+  encode: (session) => packr.pack(toPlain(session)),
+  decode: (raw) => (raw[0] === OPEN_BRACE ? parseJson(raw.toString("utf8")) : packr.unpack(raw)),
+  stringify(session) {
+    return this.encode(session);
+  },
+  parse(raw) {
+    return typeof raw === "string" ? parseJson(raw) : this.decode(raw as unknown as Buffer);
+  },
+};
+
+/** JSON text, exactly what connect-redis writes. Reads MessagePack too. */
+export const jsonSerializer: BinarySerializer = {
+  binary: true,
+  format: "json",
+  encode: (session) => JSON.stringify(session),
+  decode: (raw) => (raw[0] === OPEN_BRACE ? parseJson(raw.toString("utf8")) : packr.unpack(raw)),
+  stringify(session) {
+    return this.encode(session);
+  },
+  parse(raw) {
+    return typeof raw === "string" ? parseJson(raw) : this.decode(raw as unknown as Buffer);
+  },
+};
+
+export function isBinarySerializer(s: Serializer): s is BinarySerializer {
+  return (s as Partial<BinarySerializer>).binary === true;
+}
+
+/** express-session expects `cookie.expires` as a Date; JSON stores it as text. */
+export function reviveSession(value: unknown): unknown {
+  if (value !== null && typeof value === "object") {
+    const cookie = (value as { cookie?: { expires?: unknown } }).cookie;
+    if (cookie && typeof cookie === "object" && typeof cookie.expires === "string") {
+      const date = new Date(cookie.expires);
+      if (!Number.isNaN(date.getTime())) cookie.expires = date;
+    }
+  }
+  return value;
+}

@@ -1,0 +1,490 @@
+import { debuglog } from "node:util";
+import session, { type SessionData } from "express-session";
+import type { Redis } from "ioredis";
+import {
+  ConfigurationError,
+  ErrorCodes,
+  RedisStoreError,
+  SessionDecodeError,
+  SessionEncodeError,
+  toStoreError,
+} from "./errors.js";
+import { createKeyScheme, type KeyScheme } from "./keys.js";
+import { defaults, type RedisStoreOptions, type TopologyName, validateOptions } from "./options.js";
+import { deleteKeys, forEachBatch, readValues } from "./scan.js";
+import {
+  isBinarySerializer,
+  jsonSerializer,
+  msgpackSerializer,
+  reviveSession,
+  type Serializer,
+} from "./serializer.js";
+import { type AnyClient, TopologyManager } from "./topology/manager.js";
+import { planConnection } from "./topology/plan.js";
+import { TouchBatcher } from "./touch-batcher.js";
+import { sessionTtl, type TtlOption, toExpireSeconds } from "./ttl.js";
+
+const debug = debuglog("connect-redis-ha");
+
+export type Callback<T> = (err: any, value?: T) => void;
+
+/** A session as `all()` returns it: the stored data plus its id. */
+export type StoredSession = SessionData & { id: string };
+
+/** Counters of what the store has done; cheap enough to leave on. */
+export interface StoreStats {
+  topology: TopologyName | undefined;
+  commands: number;
+  pipelines: number;
+  touchesCoalesced: number;
+  touchesSkipped: number;
+  errors: Record<string, number>;
+}
+
+// The Store base class gives express-session's regenerate/load/createSession.
+const BaseStore = session.Store;
+
+function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): Promise<T> | undefined {
+  if (typeof cb !== "function") return promise;
+  promise.then(
+    (value) => cb(null, value),
+    (err) => cb(err),
+  );
+  return undefined;
+}
+
+/** Remembers when this process last refreshed a session's TTL, for `touchAfter`. */
+class RefreshLog {
+  private readonly at = new Map<string, number>();
+  constructor(private readonly windowMs: number) {}
+
+  record(sid: string, now: number): void {
+    if (this.windowMs <= 0) return;
+    this.at.delete(sid);
+    this.at.set(sid, now);
+    // Entries older than the window are useless; Map order is insertion order.
+    if (this.at.size > 10_000) {
+      for (const [k, t] of this.at) {
+        if (now - t < this.windowMs && this.at.size <= 100_000) break;
+        this.at.delete(k);
+      }
+    }
+  }
+
+  fresh(sid: string, now: number): boolean {
+    const t = this.at.get(sid);
+    return t !== undefined && now - t < this.windowMs;
+  }
+
+  forget(sid: string): void {
+    this.at.delete(sid);
+  }
+}
+
+/**
+ * express-session store for Redis standalone, Sentinel and Cluster over ioredis.
+ * Every method takes an optional node-style callback; without one it returns a Promise.
+ */
+export class RedisStore extends BaseStore {
+  private readonly manager: TopologyManager;
+  private readonly prefix: string;
+  private readonly hashTagOption: boolean | undefined;
+  private readonly scanCount: number;
+  private readonly ttl: TtlOption;
+  private readonly disableTTL: boolean;
+  private readonly disableTouch: boolean;
+  private readonly serializer: Serializer;
+  private readonly refreshLog: RefreshLog;
+  private readonly batcher: TouchBatcher | undefined;
+  private keys: KeyScheme;
+  private configError: RedisStoreError | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly counters = {
+    commands: 0,
+    pipelines: 0,
+    coalesced: 0,
+    skipped: 0,
+    errors: {} as Record<string, number>,
+  };
+
+  constructor(options: RedisStoreOptions = {}) {
+    super();
+    validateOptions(options);
+    this.prefix = options.prefix ?? defaults.prefix;
+    this.hashTagOption = options.hashTag;
+    this.scanCount = options.scanCount ?? defaults.scanCount;
+    this.ttl = options.ttl ?? defaults.ttl;
+    this.disableTTL = options.disableTTL ?? defaults.disableTTL;
+    this.disableTouch = options.disableTouch ?? defaults.disableTouch;
+    this.refreshLog = new RefreshLog((options.touchAfter ?? defaults.touchAfter) * 1000);
+    const s = options.serializer ?? defaults.serializer;
+    this.serializer = s === "msgpack" ? msgpackSerializer : s === "json" ? jsonSerializer : s;
+    this.keys = createKeyScheme(this.prefix, this.hashTagOption ?? false);
+
+    const batch = options.batch === false ? undefined : { ...defaults.batch, ...options.batch };
+    if (batch) {
+      this.batcher = new TouchBatcher(
+        () => this.manager.get(),
+        batch.maxDelayMs,
+        batch.maxSize,
+        this.counters,
+      );
+    }
+
+    // A cluster known from the options is checked now so the mistake throws at startup.
+    const plan = options.client ? undefined : planConnection(options);
+    if (plan?.kind === "cluster") this.checkClusterPrefix(true);
+
+    this.manager = new TopologyManager(
+      options,
+      plan,
+      options.disconnectGraceMs ?? defaults.disconnectGraceMs,
+      {
+        connect: () => this.emit("connect"),
+        disconnect: () => this.emit("disconnect"),
+        error: (err) => this.report(err),
+        topology: (kind) => this.onTopology(kind),
+      },
+    );
+  }
+
+  /** `"standalone" | "sentinel" | "cluster"` once known. */
+  get topology(): TopologyName | undefined {
+    return this.manager.topology;
+  }
+
+  /** The ioredis client in use, once known (for advanced use; the store still owns its lifecycle). */
+  get client(): AnyClient | undefined {
+    return this.manager.client;
+  }
+
+  private onTopology(kind: TopologyName): void {
+    const hashTag = this.hashTagOption ?? kind === "cluster";
+    this.keys = createKeyScheme(this.prefix, hashTag);
+    if (kind === "cluster") this.checkClusterPrefix(false);
+  }
+
+  private checkClusterPrefix(atConstruction: boolean): void {
+    if (!/[{}]/.test(this.prefix)) return;
+    const err = new ConfigurationError(
+      `The key \`prefix\` "${this.prefix}" contains "{" or "}"; on a Redis Cluster that hash tag ` +
+        "would put every session in one slot on one master. Use a prefix without braces.",
+    );
+    if (atConstruction) {
+      const type = new TypeError(err.message) as TypeError & { code: string };
+      type.code = ErrorCodes.CONFIG;
+      throw type;
+    }
+    this.configError = err;
+    this.report(err);
+  }
+
+  /** Errors go to listeners when there are any, else to the debug log; never crash. */
+  private report(err: RedisStoreError): void {
+    this.counters.errors[err.code] = (this.counters.errors[err.code] ?? 0) + 1;
+    if (this.listenerCount("error") > 0) this.emit("error", err);
+    else debug("%s", err.stack ?? err.message);
+  }
+
+  private fail(err: unknown, op: string, sid?: string, key?: string): RedisStoreError {
+    const details: { sid?: string; key?: string } = {};
+    if (sid !== undefined) details.sid = sid;
+    if (key !== undefined) details.key = key;
+    const wrapped = toStoreError(err, op, details);
+    this.counters.errors[wrapped.code] = (this.counters.errors[wrapped.code] ?? 0) + 1;
+    return wrapped;
+  }
+
+  private async connection(): Promise<AnyClient> {
+    if (this.closing) {
+      throw new RedisStoreError(
+        ErrorCodes.CLOSED,
+        "The store is closed; create a new RedisStore to use Redis again",
+      );
+    }
+    const client = await this.manager.get();
+    if (this.configError) throw this.configError;
+    return client;
+  }
+
+  private seconds(sid: string, sess: unknown): number {
+    const ttl = sessionTtl(sess, this.ttl);
+    if (typeof ttl !== "number" || Number.isNaN(ttl)) {
+      throw new ConfigurationError(
+        `The \`ttl\` function returned ${String(ttl)} for session "${sid}"; it must return a number of seconds`,
+        { sid },
+      );
+    }
+    return ttl;
+  }
+
+  private encode(sid: string, sess: unknown): string | Uint8Array {
+    try {
+      return isBinarySerializer(this.serializer)
+        ? this.serializer.encode(sess)
+        : this.serializer.stringify(sess);
+    } catch (err) {
+      throw new SessionEncodeError(
+        `Session "${sid}" could not be serialized (${(err as Error).message}); nothing was written`,
+        { sid, cause: err },
+      );
+    }
+  }
+
+  private async decode(sid: string, key: string, raw: Buffer | string): Promise<SessionData> {
+    let value: unknown;
+    try {
+      value = isBinarySerializer(this.serializer)
+        ? this.serializer.decode(raw as Buffer)
+        : await this.serializer.parse(raw as string);
+    } catch (err) {
+      throw new SessionDecodeError(
+        `The value stored at "${key}" for session "${sid}" could not be decoded (${(err as Error).message}). ` +
+          "Delete the key or fix the serializer.",
+        { sid, key, cause: err },
+      );
+    }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new SessionDecodeError(
+        `The value stored at "${key}" for session "${sid}" decoded to ${value === null ? "null" : typeof value}, not a session object`,
+        { sid, key },
+      );
+    }
+    return reviveSession(value) as SessionData;
+  }
+
+  // ---- express-session's Store contract ----
+
+  override get(sid: string): Promise<SessionData | null>;
+  override get(sid: string, cb: Callback<SessionData | null>): void;
+  override get(sid: string, cb?: Callback<SessionData | null>): any {
+    return settle(this.doGet(sid), cb);
+  }
+
+  private async doGet(sid: string): Promise<SessionData | null> {
+    const key = this.keys.key(sid);
+    let raw: Buffer | string | null;
+    try {
+      const client = await this.connection();
+      const k = this.keys.key(sid);
+      this.counters.commands++;
+      raw = isBinarySerializer(this.serializer) ? await client.getBuffer(k) : await client.get(k);
+    } catch (err) {
+      throw this.fail(err, "get", sid, key);
+    }
+    if (raw === null) return null;
+    try {
+      return await this.decode(sid, key, raw);
+    } catch (err) {
+      throw this.fail(err, "get", sid, key);
+    }
+  }
+
+  override set(sid: string, sess: SessionData): Promise<void>;
+  override set(sid: string, sess: SessionData, cb: Callback<void>): void;
+  override set(sid: string, sess: SessionData, cb?: Callback<void>): any {
+    return settle(this.doSet(sid, sess), cb);
+  }
+
+  private async doSet(sid: string, sess: SessionData): Promise<void> {
+    let key = this.keys.key(sid);
+    try {
+      const ttl = this.disableTTL ? undefined : this.seconds(sid, sess);
+      if (ttl !== undefined && ttl <= 0) {
+        await this.doDestroy(sid);
+        return;
+      }
+      const value = this.encode(sid, sess);
+      const client = await this.connection();
+      key = this.keys.key(sid);
+      this.counters.commands++;
+      const now = Date.now();
+      if (ttl === undefined) await client.set(key, value as string);
+      else await client.set(key, value as string, "EX", toExpireSeconds(ttl));
+      this.refreshLog.record(sid, now);
+    } catch (err) {
+      throw this.fail(err, "set", sid, key);
+    }
+  }
+
+  override touch(sid: string, sess: SessionData): Promise<void>;
+  override touch(sid: string, sess: SessionData, cb: Callback<void>): void;
+  override touch(sid: string, sess: SessionData, cb?: Callback<void>): any {
+    return settle(this.doTouch(sid, sess), cb);
+  }
+
+  private doTouch(sid: string, sess: SessionData): Promise<void> {
+    if (this.disableTTL || this.disableTouch) return Promise.resolve();
+    const now = Date.now();
+    if (this.refreshLog.fresh(sid, now)) {
+      this.counters.skipped++;
+      return Promise.resolve();
+    }
+    let seconds: number;
+    try {
+      seconds = toExpireSeconds(this.seconds(sid, sess));
+    } catch (err) {
+      return Promise.reject(this.fail(err, "touch", sid));
+    }
+    const batcher = this.batcher;
+    if (this.closing) return Promise.reject(this.fail(closedError(), "touch", sid));
+    if (!batcher) {
+      return (async () => {
+        const key = this.keys.key(sid);
+        try {
+          const client = await this.connection();
+          this.counters.commands++;
+          await client.expire(this.keys.key(sid), seconds);
+          this.refreshLog.record(sid, now);
+        } catch (err) {
+          throw this.fail(err, "touch", sid, key);
+        }
+      })();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const key = this.keys.key(sid);
+      if (this.configError) {
+        reject(this.configError);
+        return;
+      }
+      batcher.add(key, seconds, (err) => {
+        if (err) reject(this.fail(err, "touch", sid, key));
+        else {
+          this.refreshLog.record(sid, now);
+          resolve();
+        }
+      });
+    });
+  }
+
+  override destroy(sid: string): Promise<void>;
+  override destroy(sid: string, cb: Callback<void>): void;
+  override destroy(sid: string, cb?: Callback<void>): any {
+    return settle(this.doDestroy(sid), cb);
+  }
+
+  private async doDestroy(sid: string): Promise<void> {
+    const key = this.keys.key(sid);
+    try {
+      const client = await this.connection();
+      this.counters.commands++;
+      await client.unlink(this.keys.key(sid));
+      this.refreshLog.forget(sid);
+    } catch (err) {
+      throw this.fail(err, "destroy", sid, key);
+    }
+  }
+
+  override length(): Promise<number>;
+  override length(cb: Callback<number>): void;
+  override length(cb?: Callback<number>): any {
+    return settle(
+      this.walk("length", async (_client, _node, keys) => keys.length).then((counts) =>
+        counts.reduce((a, b) => a + b, 0),
+      ),
+      cb,
+    );
+  }
+
+  /** Every session id under the prefix, on every master. */
+  ids(): Promise<string[]>;
+  ids(cb: Callback<string[]>): void;
+  ids(cb?: Callback<string[]>): any {
+    return settle(
+      this.walk("ids", async (_c, _n, keys) => keys.map((k) => this.keys.sid(k)!)).then((parts) =>
+        parts.flat(),
+      ),
+      cb,
+    );
+  }
+
+  override all(): Promise<StoredSession[]>;
+  override all(cb: Callback<StoredSession[]>): void;
+  override all(cb?: Callback<StoredSession[]>): any {
+    return settle(
+      this.walk("all", async (client, node, keys) => {
+        const values = await readValues(client, node, keys);
+        this.counters.commands++;
+        const out: StoredSession[] = [];
+        for (let i = 0; i < keys.length; i++) {
+          const raw = values[i];
+          if (raw === null || raw === undefined) continue; // expired between SCAN and read
+          const sid = this.keys.sid(keys[i]!)!;
+          const data = await this.decode(
+            sid,
+            keys[i]!,
+            isBinarySerializer(this.serializer) ? raw : raw.toString("utf8"),
+          );
+          out.push(Object.assign(data, { id: sid }));
+        }
+        return out;
+      }).then((parts) => parts.flat()),
+      cb,
+    );
+  }
+
+  override clear(): Promise<void>;
+  override clear(cb: Callback<void>): void;
+  override clear(cb?: Callback<void>): any {
+    return settle(
+      this.walk("clear", async (client, node, keys) => {
+        this.counters.commands++;
+        await deleteKeys(client, node, keys);
+        for (const k of keys) this.refreshLog.forget(this.keys.sid(k)!);
+        return 0;
+      }).then(() => undefined),
+      cb,
+    );
+  }
+
+  /** Walks every key of this store on every master, one SCAN batch at a time. */
+  private async walk<T>(
+    op: string,
+    onBatch: (client: AnyClient, node: Redis, keys: string[]) => Promise<T>,
+  ): Promise<T[]> {
+    try {
+      const client = await this.connection();
+      const keys = this.keys;
+      const results: T[] = [];
+      await forEachBatch(client, keys.pattern, this.scanCount, async (node, batch) => {
+        this.counters.commands++;
+        // MATCH is a superset on a cluster (a tagged key's tail); keep only our keys.
+        const mine = batch.filter((k) => keys.sid(k) !== undefined);
+        if (mine.length > 0) results.push(await onBatch(client, node, mine));
+      });
+      return results;
+    } catch (err) {
+      throw this.fail(err, op);
+    }
+  }
+
+  /** Counters since the store was created. */
+  stats(): StoreStats {
+    return {
+      topology: this.manager.topology,
+      commands: this.counters.commands,
+      pipelines: this.counters.pipelines,
+      touchesCoalesced: this.counters.coalesced,
+      touchesSkipped: this.counters.skipped,
+      errors: { ...this.counters.errors },
+    };
+  }
+
+  /** Sends pending touches, then quits the client if the store built it (or `closeClient`). */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        await this.batcher?.drain();
+        await this.manager.close();
+      })();
+    }
+    return this.closing;
+  }
+}
+
+function closedError(): RedisStoreError {
+  return new RedisStoreError(
+    ErrorCodes.CLOSED,
+    "The store is closed; create a new RedisStore to use Redis again",
+  );
+}

@@ -1,0 +1,314 @@
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
+import {
+  ConfigurationError,
+  ErrorCodes,
+  isAuthError,
+  RedisStoreError,
+  TopologyError,
+  toStoreError,
+} from "../errors.js";
+import type { RedisStoreOptions, TopologyName } from "../options.js";
+import type { ConnectionPlan } from "./plan.js";
+import type { HostPort } from "./url.js";
+
+export type AnyClient = Redis | Cluster;
+
+export interface ManagerEvents {
+  connect(): void;
+  disconnect(): void;
+  error(err: RedisStoreError): void;
+  topology(kind: TopologyName, client: AnyClient): void;
+}
+
+/** ioredis Cluster (and iovalkey's) set `isCluster`; instanceof fails across copies of the library. */
+export function isClusterClient(client: unknown): client is Cluster {
+  return (client as { isCluster?: boolean } | null)?.isCluster === true;
+}
+
+export function clientTopology(client: AnyClient): TopologyName {
+  if (isClusterClient(client)) return "cluster";
+  const sentinels = (client as Redis).options?.sentinels;
+  return Array.isArray(sentinels) && sentinels.length > 0 ? "sentinel" : "standalone";
+}
+
+// A READONLY reply means our connection still points at a demoted master:
+// reconnect (sentinel gives the new master) and resend the command.
+const reconnectOnReadonly = (err: Error) => (err.message.startsWith("READONLY") ? 2 : false);
+
+/**
+ * Builds or adopts the client, tells which topology it is, and turns the
+ * client's connection events into the store's connect/disconnect events.
+ */
+export class TopologyManager {
+  client: AnyClient | undefined;
+  topology: TopologyName | undefined;
+  readonly owned: boolean;
+  private pending: Promise<AnyClient> | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private state: "initial" | "up" | "down" = "initial";
+  private closed = false;
+  private readonly detach: Array<() => void> = [];
+
+  constructor(
+    private readonly opts: RedisStoreOptions,
+    private readonly plan: ConnectionPlan | undefined,
+    private readonly graceMs: number,
+    private readonly events: ManagerEvents,
+  ) {
+    this.owned = opts.client === undefined || opts.closeClient === true;
+    this.armGrace();
+    if (opts.client !== undefined) {
+      this.adopt(opts.client);
+    } else if (plan!.kind === "detect") {
+      this.pending = this.detect(plan!);
+      // A failed detection is retried by the next operation; the failure reaches that caller.
+      this.pending.catch(() => {});
+    } else {
+      this.adopt(this.build(plan!));
+    }
+  }
+
+  /** The client, or a promise of it while the topology is being detected. */
+  get(): AnyClient | Promise<AnyClient> {
+    if (this.client) return this.client;
+    if (this.closed) return Promise.reject(closedError());
+    if (!this.pending) {
+      this.pending = this.detect(this.plan!);
+      this.pending.catch(() => {});
+    }
+    return this.pending;
+  }
+
+  isReady(): boolean {
+    return this.client?.status === "ready";
+  }
+
+  private redisBase(): RedisOptions {
+    return { enableAutoPipelining: true };
+  }
+
+  private buildStandalone(node: RedisOptions): Redis {
+    return new Redis({ ...this.redisBase(), ...node, ...this.opts.redisOptions });
+  }
+
+  private buildSentinel(
+    sentinels: HostPort[],
+    name: string,
+    node: RedisOptions,
+    sentinel: RedisOptions,
+  ): Redis {
+    const options: RedisOptions = {
+      ...this.redisBase(),
+      ...node,
+      sentinels,
+      name,
+      failoverDetector: true,
+      reconnectOnError: reconnectOnReadonly,
+    };
+    if (sentinel.username !== undefined) options.sentinelUsername = sentinel.username;
+    if (sentinel.password !== undefined) options.sentinelPassword = sentinel.password;
+    if (node.tls !== undefined || sentinel.tls !== undefined) {
+      options.enableTLSForSentinelMode = node.tls !== undefined;
+      if (sentinel.tls !== undefined) options.sentinelTLS = sentinel.tls;
+    }
+    return new Redis({ ...options, ...this.opts.redisOptions });
+  }
+
+  private buildCluster(nodes: HostPort[], node: RedisOptions): Cluster {
+    const options: ClusterOptions = {
+      enableAutoPipelining: true,
+      // Sized so a command outlasts a ~2-3 s failover instead of failing mid-way.
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 200,
+      retryDelayOnTryAgain: 100,
+      retryDelayOnMoved: 0,
+      maxRedirections: 64,
+      ...this.opts.clusterOptions,
+      redisOptions: {
+        ...node,
+        ...this.opts.redisOptions,
+        ...this.opts.clusterOptions?.redisOptions,
+      },
+    };
+    return new Cluster(nodes, options);
+  }
+
+  private build(plan: Exclude<ConnectionPlan, { kind: "detect" }>): AnyClient {
+    switch (plan.kind) {
+      case "standalone":
+        return this.buildStandalone(plan.node);
+      case "cluster":
+        return this.buildCluster(plan.nodes, plan.node);
+      case "sentinel":
+        if (!plan.name) {
+          throw new ConfigurationError(
+            "A sentinel master group name is required: set `sentinel.name`, or the #name of the URL",
+          );
+        }
+        return this.buildSentinel(plan.sentinels, plan.name, plan.node, plan.sentinel);
+      default:
+        throw new ConfigurationError("Unknown connection plan");
+    }
+  }
+
+  /** Asks the one node we were given what it is, then builds the matching client. */
+  private async detect(plan: ConnectionPlan): Promise<AnyClient> {
+    if (plan.kind !== "detect") {
+      const client = this.build(plan);
+      this.adopt(client);
+      return client;
+    }
+    const probe = this.buildStandalone(plan.node);
+    const off = this.wire(probe);
+    let info: string;
+    try {
+      info = String(await probe.info("server"));
+    } catch (err) {
+      off();
+      probe.disconnect();
+      this.pending = undefined;
+      throw toStoreError(err, "detecting the Redis topology (INFO server)");
+    }
+    const mode = /redis_mode:(\w+)/.exec(info)?.[1] ?? "standalone";
+    const host = { host: plan.node.host ?? "127.0.0.1", port: plan.node.port ?? 6379 };
+    let client: AnyClient;
+    if (mode === "cluster") {
+      const { db: _db, host: _h, port: _p, ...node } = plan.node;
+      client = this.buildCluster([host], node);
+    } else if (mode === "sentinel") {
+      const name = plan.masterName ?? (await singleMaster(probe, host));
+      const { host: _h, port: _p, db, ...rest } = plan.node;
+      const node: RedisOptions = { ...rest };
+      if (db !== undefined) node.db = db;
+      // The credentials given for the address are the sentinel's; the data nodes get the same.
+      client = this.buildSentinel([host], name, node, {
+        username: rest.username,
+        password: rest.password,
+        tls: rest.tls,
+      } as RedisOptions);
+    } else {
+      off();
+      this.adopt(probe);
+      return probe;
+    }
+    off();
+    await probe.quit().catch(() => probe.disconnect());
+    if (this.closed) {
+      client.disconnect();
+      throw closedError();
+    }
+    this.adopt(client);
+    return client;
+  }
+
+  private adopt(client: AnyClient): void {
+    this.client = client;
+    this.pending = undefined;
+    this.topology = clientTopology(client);
+    this.wire(client);
+    this.events.topology(this.topology, client);
+    if (client.status === "ready") this.onReady();
+  }
+
+  /** Subscribes to a client's events; returns a function that unsubscribes. */
+  private wire(client: AnyClient): () => void {
+    const onReady = () => this.onReady();
+    const onDown = () => this.armGrace();
+    const onError = (err: Error) => this.onClientError(err);
+    client.on("ready", onReady);
+    client.on("close", onDown);
+    client.on("end", onDown);
+    client.on("reconnecting", onDown);
+    client.on("error", onError);
+    const off = () => {
+      client.off("ready", onReady);
+      client.off("close", onDown);
+      client.off("end", onDown);
+      client.off("reconnecting", onDown);
+      client.off("error", onError);
+    };
+    this.detach.push(off);
+    return off;
+  }
+
+  private onReady(): void {
+    // A detection probe becoming ready is not the store being ready.
+    if (this.client?.status !== "ready") return;
+    if (this.graceTimer) {
+      clearTimeout(this.graceTimer);
+      this.graceTimer = undefined;
+    }
+    if (this.state !== "up" && !this.closed) {
+      this.state = "up";
+      this.events.connect();
+    }
+  }
+
+  private armGrace(): void {
+    if (this.graceTimer || this.closed) return;
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = undefined;
+      if (this.closed || this.isReady()) return;
+      if (this.state !== "down") {
+        this.state = "down";
+        this.events.disconnect();
+      }
+      // Keep watching: a later recovery emits "connect" via onReady.
+    }, this.graceMs);
+    this.graceTimer.unref();
+  }
+
+  private onClientError(err: Error): void {
+    if (this.closed) return;
+    const wrapped = isAuthError(err)
+      ? toStoreError(err, "connecting")
+      : toStoreError(err, "the Redis connection");
+    this.events.error(wrapped);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    if (this.pending) await this.pending.catch(() => {});
+    const client = this.client;
+    if (client && this.owned) {
+      try {
+        if (client.status !== "end") await client.quit();
+      } catch {
+        // The connection may already be gone; disconnect below releases the rest.
+      }
+      // quit() can leave a sentinel-backed client's sentinel sockets (failover
+      // detector subscriptions) open; disconnect() releases every socket.
+      client.disconnect();
+    }
+    for (const off of this.detach.splice(0)) off();
+  }
+}
+
+function closedError(): RedisStoreError {
+  return new RedisStoreError(
+    ErrorCodes.CLOSED,
+    "The store is closed; create a new RedisStore to use Redis again",
+  );
+}
+
+/** The only master a sentinel monitors, or an error asking for the name. */
+async function singleMaster(probe: Redis, at: HostPort): Promise<string> {
+  const reply = (await probe.call("SENTINEL", "MASTERS")) as unknown[];
+  const names: string[] = [];
+  for (const entry of reply ?? []) {
+    if (Array.isArray(entry)) {
+      const i = entry.indexOf("name");
+      if (i >= 0) names.push(String(entry[i + 1]));
+    } else if (entry && typeof entry === "object" && "name" in entry) {
+      names.push(String((entry as { name: unknown }).name));
+    }
+  }
+  if (names.length === 1) return names[0]!;
+  throw new TopologyError(
+    `${at.host}:${at.port} is a sentinel monitoring ${names.length === 0 ? "no masters" : `${names.length} masters (${names.join(", ")})`}; ` +
+      "name the one to use: redis-sentinel://host:port#<name>, or `sentinel: { sentinels, name }`",
+  );
+}

@@ -1,0 +1,141 @@
+import type { Cluster, Redis } from "ioredis";
+import { keySlot } from "./slot.js";
+import { type AnyClient, isClusterClient } from "./topology/manager.js";
+
+export type Done = (err: Error | null) => void;
+
+interface PendingTouch {
+  key: string;
+  seconds: number;
+  waiters: Done[];
+}
+
+export interface BatcherCounters {
+  pipelines: number;
+  commands: number;
+  coalesced: number;
+}
+
+/**
+ * Collects touches for one flush window and sends them as one EXPIRE
+ * pipeline per node. A sid touched twice in a window is sent once with the
+ * last TTL; every caller still gets its own callback.
+ */
+export class TouchBatcher {
+  private queue = new Map<string, PendingTouch>();
+  private scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly client: () => AnyClient | Promise<AnyClient>,
+    private readonly maxDelayMs: number,
+    private readonly maxSize: number,
+    private readonly counters: BatcherCounters,
+  ) {}
+
+  add(key: string, seconds: number, done: Done): void {
+    const pending = this.queue.get(key);
+    if (pending) {
+      pending.seconds = seconds;
+      pending.waiters.push(done);
+      this.counters.coalesced++;
+    } else {
+      this.queue.set(key, { key, seconds, waiters: [done] });
+    }
+    if (this.queue.size >= this.maxSize) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled =
+        this.maxDelayMs > 0
+          ? setTimeout(() => this.flush(), this.maxDelayMs)
+          : setImmediate(() => this.flush());
+    }
+  }
+
+  /** Sends everything queued now. */
+  flush(): void {
+    if (this.scheduled) {
+      clearTimeout(this.scheduled as NodeJS.Timeout);
+      clearImmediate(this.scheduled as NodeJS.Immediate);
+      this.scheduled = undefined;
+    }
+    if (this.queue.size === 0) return;
+    const batch = [...this.queue.values()];
+    this.queue = new Map();
+    const run = this.send(batch).finally(() => this.inflight.delete(run));
+    this.inflight.add(run);
+  }
+
+  /** Flushes and waits for every touch sent so far to settle. */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+  }
+
+  private async send(batch: PendingTouch[]): Promise<void> {
+    let client: AnyClient;
+    try {
+      client = await this.client();
+    } catch (err) {
+      for (const t of batch) settle(t, err as Error);
+      return;
+    }
+    const groups = isClusterClient(client) ? groupByNode(client, batch) : [batch];
+    await Promise.all(groups.map((group) => this.sendGroup(client, group)));
+  }
+
+  private async sendGroup(client: AnyClient, group: PendingTouch[]): Promise<void> {
+    for (let start = 0; start < group.length; start += this.maxSize) {
+      const chunk = group.slice(start, start + this.maxSize);
+      const pipeline = (client as Redis).pipeline();
+      for (const t of chunk) pipeline.expire(t.key, t.seconds);
+      this.counters.pipelines++;
+      this.counters.commands += chunk.length;
+      let results: Array<[Error | null, unknown]> | null;
+      try {
+        results = await pipeline.exec();
+      } catch {
+        // The whole pipeline was refused (e.g. keys spread over nodes after a
+        // slot move): send each touch alone and let the client route it.
+        await Promise.all(chunk.map((t) => resendAlone(client, t)));
+        continue;
+      }
+      const retries: Promise<void>[] = [];
+      chunk.forEach((t, i) => {
+        const err = results?.[i]?.[0] ?? null;
+        if (err && isRedirect(err)) retries.push(resendAlone(client, t));
+        else settle(t, err);
+      });
+      if (retries.length > 0) await Promise.all(retries);
+    }
+  }
+}
+
+function isRedirect(err: Error): boolean {
+  return /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/.test(err.message);
+}
+
+async function resendAlone(client: AnyClient, t: PendingTouch): Promise<void> {
+  try {
+    await client.expire(t.key, t.seconds);
+    settle(t, null);
+  } catch (err) {
+    settle(t, err as Error);
+  }
+}
+
+function settle(t: PendingTouch, err: Error | null): void {
+  for (const done of t.waiters) done(err);
+}
+
+/** Groups touches by the master that owns each key's slot, as the client last saw it. */
+function groupByNode(cluster: Cluster, batch: PendingTouch[]): PendingTouch[][] {
+  const groups = new Map<string, PendingTouch[]>();
+  const slots = (cluster as unknown as { slots: string[][] }).slots;
+  for (const t of batch) {
+    const owner = slots[keySlot(t.key)]?.[0] ?? "?";
+    const group = groups.get(owner);
+    if (group) group.push(t);
+    else groups.set(owner, [t]);
+  }
+  return [...groups.values()];
+}
