@@ -1,0 +1,425 @@
+/**
+ * The one suite every topology runs (standalone, sentinel, cluster). Each
+ * topology's test file starts its servers and hands over a target; this file
+ * knows nothing about how they were started.
+ */
+import { randomUUID } from "node:crypto";
+import type { SessionData } from "express-session";
+import type { Cluster, Redis } from "ioredis";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import {
+  RedisStore,
+  RedisStoreError,
+  type RedisStoreOptions,
+  SessionDecodeError,
+  SessionEncodeError,
+  type TopologyName,
+} from "../src/index.js";
+
+export interface ConformanceTarget {
+  kind: TopologyName;
+  /** URL the store connects with. */
+  url: string;
+  /** A raw ioredis client (Cluster on a cluster) to look at keys behind the store's back. */
+  admin: Redis | Cluster;
+  /** Direct connections to every master (one on standalone/sentinel). */
+  masters(): Promise<Redis[]>;
+}
+
+type Sess = SessionData & Record<string, unknown>;
+
+function session(extra: Record<string, unknown> = {}, maxAgeMs = 60_000): Sess {
+  return {
+    cookie: {
+      originalMaxAge: maxAgeMs,
+      expires: new Date(Date.now() + maxAgeMs),
+      httpOnly: true,
+      path: "/",
+    },
+    ...extra,
+  } as unknown as Sess;
+}
+
+export function conformanceSuite(getTarget: () => ConformanceTarget): void {
+  const stores: RedisStore[] = [];
+  const prefixes: string[] = [];
+
+  /** A store on a prefix of its own, closed and cleaned after the test. */
+  function makeStore(opts: RedisStoreOptions = {}): RedisStore {
+    const prefix = opts.prefix ?? `t-${randomUUID().slice(0, 8)}:`;
+    prefixes.push(prefix);
+    const store = new RedisStore({ url: getTarget().url, ...opts, prefix });
+    stores.push(store);
+    return store;
+  }
+
+  afterEach(async () => {
+    const done = stores.splice(0);
+    // clear() of each store removes what the test wrote under its prefix.
+    await Promise.all(done.map((s) => s.clear().catch(() => {})));
+    await Promise.all(done.map((s) => s.close()));
+    prefixes.length = 0;
+  });
+
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  const keyOf = (store: RedisStore, prefix: string, sid: string) =>
+    store.topology === "cluster" ? `${prefix}{${sid}}` : `${prefix}${sid}`;
+
+  describe("connection", () => {
+    it("reports the topology and emits connect", async () => {
+      const store = makeStore();
+      const connected = new Promise<void>((resolve) => store.once("connect", resolve));
+      await store.length();
+      await connected;
+      expect(store.topology).toBe(getTarget().kind);
+    });
+
+    it("rejects unknown options with a TypeError naming the option", () => {
+      expect(() => new RedisStore({ url: getTarget().url, retryStrategy: 1 } as never)).toThrow(
+        /Unknown RedisStore option `retryStrategy`.*redisOptions/,
+      );
+    });
+
+    it("rejects two connection sources", () => {
+      expect(
+        () => new RedisStore({ url: getTarget().url, host: "127.0.0.1" } as RedisStoreOptions),
+      ).toThrow(/`url` and `host`/);
+    });
+
+    it("fails every call after close() with ERR_CLOSED", async () => {
+      const store = makeStore();
+      await store.set("x", session());
+      await store.close();
+      await expect(store.get("x")).rejects.toMatchObject({ code: "ERR_CLOSED" });
+    });
+  });
+
+  describe("get / set / destroy", () => {
+    it("round-trips with promises", async () => {
+      const store = makeStore();
+      expect(await store.get("missing")).toBeNull();
+      await store.set("s1", session({ user: "ann", n: 1, tags: ["a", "b"], nested: { x: 1 } }));
+      const got = await store.get("s1");
+      expect(got).toMatchObject({ user: "ann", n: 1, tags: ["a", "b"], nested: { x: 1 } });
+      await store.destroy("s1");
+      expect(await store.get("s1")).toBeNull();
+    });
+
+    it("round-trips with callbacks", async () => {
+      const store = makeStore();
+      const call = <T>(fn: (cb: (err: unknown, v?: T) => void) => unknown) =>
+        new Promise<T | undefined>((resolve, reject) => {
+          const ret = fn((err, v) => (err ? reject(err) : resolve(v)));
+          expect(ret).toBeUndefined();
+        });
+      await call<void>((cb) => store.set("cb", session({ n: 7 }), cb));
+      const got = await call<SessionData | null>((cb) => store.get("cb", cb));
+      expect(got).toMatchObject({ n: 7 });
+      await call<void>((cb) => store.touch("cb", session({ n: 7 }), cb));
+      expect(await call<number>((cb) => store.length(cb))).toBe(1);
+      expect(await call<string[]>((cb) => store.ids(cb))).toEqual(["cb"]);
+      const all = await call<Array<{ id: string }>>((cb) => store.all(cb));
+      expect(all?.map((s) => s.id)).toEqual(["cb"]);
+      await call<void>((cb) => store.destroy("cb", cb));
+      expect(await call<SessionData | null>((cb) => store.get("cb", cb))).toBeNull();
+      await call<void>((cb) => store.set("cb2", session(), cb));
+      await call<void>((cb) => store.clear(cb));
+      expect(await store.length()).toBe(0);
+    });
+
+    it("revives cookie.expires as a Date with both serializers", async () => {
+      for (const serializer of ["msgpack", "json"] as const) {
+        const store = makeStore({ serializer });
+        const s = session({ when: new Date("2020-01-02T03:04:05.000Z") });
+        await store.set("d", s);
+        const got = (await store.get("d")) as Sess;
+        expect(got.cookie.expires).toBeInstanceOf(Date);
+        expect((got.cookie.expires as Date).getTime()).toBe((s.cookie.expires as Date).getTime());
+        if (serializer === "msgpack") expect(got.when).toBeInstanceOf(Date);
+      }
+    });
+
+    it("drops functions and undefined as JSON does, with either serializer", async () => {
+      for (const serializer of ["msgpack", "json"] as const) {
+        const store = makeStore({ serializer });
+        await store.set("f", session({ fn: () => 1, u: undefined, arr: [1, undefined], keep: 0 }));
+        const got = (await store.get("f")) as Sess;
+        expect("fn" in got).toBe(false);
+        expect("u" in got).toBe(false);
+        expect(got.arr).toEqual([1, null]);
+        expect(got.keep).toBe(0);
+      }
+    });
+
+    it("reads JSON values written the way connect-redis writes them", async () => {
+      const target = getTarget();
+      const store = makeStore();
+      await store.length(); // learn the topology
+      const prefix = prefixes.at(-1)!;
+      const legacy = {
+        cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString() },
+        user: "legacy",
+      };
+      await target.admin.set(keyOf(store, prefix, "old"), JSON.stringify(legacy), "EX", 60);
+      const got = (await store.get("old")) as Sess;
+      expect(got.user).toBe("legacy");
+      expect(got.cookie.expires).toBeInstanceOf(Date);
+      // New writes coexist as MessagePack, not JSON text.
+      await store.set("new", session({ user: "new" }));
+      const raw = await target.admin.getBuffer(keyOf(store, prefix, "new"));
+      expect(raw?.[0]).not.toBe(0x7b);
+      expect(await store.length()).toBe(2);
+    });
+
+    it("uses connect-redis' exact key names when hashTag is off", async () => {
+      const target = getTarget();
+      const store = makeStore({ hashTag: false, serializer: "json" });
+      const prefix = prefixes.at(-1)!;
+      await store.set("plain", session({ v: 1 }));
+      const text = await target.admin.get(`${prefix}plain`);
+      expect(JSON.parse(text!).v).toBe(1);
+    });
+
+    it("accepts a custom serializer with an async parse", async () => {
+      const target = getTarget();
+      const serializer = {
+        stringify: (s: unknown) => `custom:${JSON.stringify(s)}`,
+        parse: async (raw: string) => {
+          await new Promise((r) => setImmediate(r));
+          return JSON.parse(raw.slice("custom:".length));
+        },
+      };
+      const store = makeStore({ serializer });
+      await store.set("c", session({ v: "x" }));
+      const prefix = prefixes.at(-1)!;
+      expect(await target.admin.get(keyOf(store, prefix, "c"))).toMatch(/^custom:\{/);
+      expect(await store.get("c")).toMatchObject({ v: "x" });
+      expect((await store.all()).map((s) => s.id)).toEqual(["c"]);
+    });
+
+    it("handles sids with braces, globs, spaces and non-ASCII", async () => {
+      const store = makeStore();
+      const sids = ["a{b}c", "{x}", "st*r?[1]", "with space", "ünïcødé-✓", "back\\slash", "}{"];
+      for (const sid of sids) await store.set(sid, session({ sid }));
+      for (const sid of sids) expect(await store.get(sid)).toMatchObject({ sid });
+      expect((await store.ids()).sort()).toEqual([...sids].sort());
+      expect(await store.length()).toBe(sids.length);
+    });
+  });
+
+  describe("TTL", () => {
+    const pttl = (store: RedisStore, sid: string) =>
+      getTarget().admin.pttl(keyOf(store, prefixes.at(-1)!, sid));
+
+    it("defaults to the cookie's remaining lifetime", async () => {
+      const store = makeStore();
+      await store.set("c", session({}, 120_000));
+      const ms = await pttl(store, "c");
+      expect(ms).toBeGreaterThan(115_000);
+      expect(ms).toBeLessThanOrEqual(121_000);
+    });
+
+    it("uses the numeric ttl without cookie.expires, and 86400 by default", async () => {
+      const store = makeStore({ ttl: 300 });
+      await store.set("n", { cookie: { originalMaxAge: null } } as unknown as Sess);
+      const ms = await pttl(store, "n");
+      expect(ms).toBeGreaterThan(295_000);
+      expect(ms).toBeLessThanOrEqual(300_000);
+      const store2 = makeStore();
+      await store2.set("d", { cookie: {} } as unknown as Sess);
+      expect(await pttl(store2, "d")).toBeGreaterThan(86_000_000);
+    });
+
+    it("lets a ttl function win over the cookie", async () => {
+      const store = makeStore({ ttl: (s: Sess) => (s.short ? 30 : 600) });
+      await store.set("f", session({ short: true }, 1_000_000));
+      const ms = await pttl(store, "f");
+      expect(ms).toBeGreaterThan(25_000);
+      expect(ms).toBeLessThanOrEqual(30_000);
+    });
+
+    it("destroys the session when the TTL is <= 0", async () => {
+      const store = makeStore();
+      await store.set("gone", session());
+      expect(await store.get("gone")).not.toBeNull();
+      await store.set("gone", session({}, -5_000));
+      expect(await store.get("gone")).toBeNull();
+      const zero = makeStore({ ttl: () => 0 });
+      await zero.set("z", session());
+      expect(await zero.get("z")).toBeNull();
+    });
+
+    it("disableTTL keeps keys forever and makes touch a no-op", async () => {
+      const store = makeStore({ disableTTL: true });
+      await store.set("p", session());
+      expect(await pttl(store, "p")).toBe(-1);
+      await store.touch("p", session());
+      expect(await pttl(store, "p")).toBe(-1);
+    });
+
+    it("touch refreshes the TTL without rewriting the value", async () => {
+      const target = getTarget();
+      const store = makeStore({ ttl: 100 });
+      await store.set("t", { cookie: {}, v: 1 } as unknown as Sess);
+      const key = keyOf(store, prefixes.at(-1)!, "t");
+      await target.admin.expire(key, 10);
+      const before = await target.admin.getBuffer(key);
+      await store.touch("t", { cookie: {}, v: 2 } as unknown as Sess);
+      expect(await target.admin.pttl(key)).toBeGreaterThan(90_000);
+      expect((await target.admin.getBuffer(key))?.equals(before!)).toBe(true);
+    });
+
+    it("disableTouch makes touch a no-op", async () => {
+      const target = getTarget();
+      const store = makeStore({ ttl: 100, disableTouch: true });
+      await store.set("t", { cookie: {} } as unknown as Sess);
+      const key = keyOf(store, prefixes.at(-1)!, "t");
+      await target.admin.expire(key, 10);
+      await store.touch("t", { cookie: {} } as unknown as Sess);
+      expect(await target.admin.pttl(key)).toBeLessThanOrEqual(10_000);
+    });
+
+    it("coalesces concurrent touches and answers each caller", async () => {
+      const target = getTarget();
+      const store = makeStore({ ttl: 500 });
+      const sids = Array.from({ length: 200 }, (_, i) => `b${i}`);
+      await Promise.all(sids.map((sid) => store.set(sid, { cookie: {} } as unknown as Sess)));
+      for (const sid of sids) await target.admin.expire(keyOf(store, prefixes.at(-1)!, sid), 5);
+      const before = store.stats().pipelines;
+      // The same sid twice in one window is sent once.
+      await Promise.all([
+        ...sids.map((sid) => store.touch(sid, { cookie: {} } as unknown as Sess)),
+        store.touch("b0", { cookie: {} } as unknown as Sess),
+      ]);
+      const stats = store.stats();
+      expect(stats.pipelines - before).toBeGreaterThan(0);
+      expect(stats.pipelines - before).toBeLessThanOrEqual(getTarget().kind === "cluster" ? 3 : 1);
+      expect(stats.touchesCoalesced).toBeGreaterThanOrEqual(1);
+      for (const sid of sids.slice(0, 20)) {
+        expect(await target.admin.pttl(keyOf(store, prefixes.at(-1)!, sid))).toBeGreaterThan(
+          400_000,
+        );
+      }
+    });
+
+    it("touchAfter skips touches soon after a refresh", async () => {
+      const store = makeStore({ ttl: 100, touchAfter: 60 });
+      await store.set("ta", { cookie: {} } as unknown as Sess);
+      await store.touch("ta", { cookie: {} } as unknown as Sess);
+      await store.touch("ta", { cookie: {} } as unknown as Sess);
+      expect(store.stats().touchesSkipped).toBe(2);
+    });
+  });
+
+  describe("bulk operations", () => {
+    it("length/ids/all/clear are exact over thousands of sessions", async () => {
+      const target = getTarget();
+      const store = makeStore({ scanCount: 250 });
+      const n = 3000;
+      const sids = Array.from({ length: n }, (_, i) => `bulk-${i}`);
+      for (let i = 0; i < n; i += 500) {
+        await Promise.all(sids.slice(i, i + 500).map((sid) => store.set(sid, session({ sid }))));
+      }
+      expect(await store.length()).toBe(n);
+      const ids = await store.ids();
+      expect(ids.length).toBe(n);
+      expect(new Set(ids)).toEqual(new Set(sids));
+      const all = await store.all();
+      expect(all.length).toBe(n);
+      for (const s of all.slice(0, 50)) expect((s as unknown as Sess).sid).toBe(s.id);
+
+      const masters = await target.masters();
+      if (target.kind === "cluster") {
+        expect(masters.length).toBe(3);
+        const prefix = prefixes.at(-1)!;
+        // Every master holds a share, and the shares add up.
+        let total = 0;
+        for (const m of masters) {
+          let count = 0;
+          let cursor = "0";
+          do {
+            const [next, keys] = await m.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+            cursor = next;
+            count += keys.length;
+          } while (cursor !== "0");
+          expect(count).toBeGreaterThan(n / 10);
+          total += count;
+          expect(await m.dbsize()).toBeGreaterThanOrEqual(count);
+        }
+        expect(total).toBe(n);
+      }
+      await store.clear();
+      expect(await store.length()).toBe(0);
+      for (const m of masters) {
+        const [, keys] = await m.scan("0", "MATCH", `${prefixes.at(-1)!}*`, "COUNT", 10_000);
+        expect(keys.length).toBe(0);
+      }
+    });
+
+    it("keeps prefixes with glob characters apart", async () => {
+      const star = makeStore({ prefix: `g${randomUUID().slice(0, 6)}a*` });
+      const starPrefix = prefixes.at(-1)!;
+      const plain = makeStore({ prefix: `${starPrefix.slice(0, -1)}b:` });
+      const q = makeStore({ prefix: `${starPrefix.slice(0, -2)}?[x]:` });
+      for (let i = 0; i < 20; i++) {
+        await star.set(`s${i}`, session());
+        await plain.set(`p${i}`, session());
+        await q.set(`q${i}`, session());
+      }
+      expect(await star.length()).toBe(20);
+      expect(await plain.length()).toBe(20);
+      expect(await q.length()).toBe(20);
+      await star.clear();
+      await q.clear();
+      expect(await star.length()).toBe(0);
+      expect(await plain.length()).toBe(20);
+      expect(await plain.get("p3")).not.toBeNull();
+    });
+  });
+
+  describe("bad values", () => {
+    it("fails get with SessionDecodeError on corrupt bytes, and keeps working", async () => {
+      const target = getTarget();
+      const store = makeStore();
+      await store.length();
+      const key = keyOf(store, prefixes.at(-1)!, "bad");
+      await target.admin.set(key, Buffer.from([0xc1, 0xff, 0x00, 0x13]));
+      const err = await store.get("bad").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SessionDecodeError);
+      expect(err).toMatchObject({ code: "ERR_DECODE", sid: "bad" });
+      await target.admin.set(key, "{not json");
+      await expect(store.get("bad")).rejects.toBeInstanceOf(SessionDecodeError);
+      await store.set("good", session({ ok: true }));
+      expect(await store.get("good")).toMatchObject({ ok: true });
+    });
+
+    it("fails set of a cyclic session and leaves the stored value untouched", async () => {
+      for (const serializer of ["msgpack", "json"] as const) {
+        const store = makeStore({ serializer });
+        await store.set("cyc", session({ v: "original" }));
+        const cyclic = session({ v: "changed" });
+        (cyclic as Record<string, unknown>).self = cyclic;
+        const err = await store.set("cyc", cyclic).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(SessionEncodeError);
+        expect((err as SessionEncodeError).message).toContain('"cyc"');
+        expect(await store.get("cyc")).toMatchObject({ v: "original" });
+      }
+    });
+
+    it("turns WRONGTYPE into a coded RedisStoreError", async () => {
+      const target = getTarget();
+      const store = makeStore();
+      await store.length();
+      const key = keyOf(store, prefixes.at(-1)!, "list");
+      await target.admin.rpush(key, "x");
+      const err = await store.get("list").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RedisStoreError);
+      expect(err).toMatchObject({ code: "ERR_REDIS", sid: "list" });
+      expect((err as Error).message).toMatch(/WRONGTYPE/);
+      await target.admin.del(key);
+    });
+  });
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { jsonSerializer, msgpackSerializer, reviveSession, toPlain } from "../../src/serializer.js";
+import { sessionTtl } from "../../src/ttl.js";
+
+describe("toPlain keeps what JSON keeps", () => {
+  const cases: Record<string, unknown> = {
+    nested: { a: 1, b: [1, "x", null], c: { d: true } },
+    dropped: { f: () => 1, s: Symbol("x"), u: undefined, keep: 0 },
+    arrays: [undefined, () => 1, 2],
+    numbers: { nan: Number.NaN, inf: Number.POSITIVE_INFINITY, n: -0.5 },
+    toJSON: { v: { toJSON: () => ({ replaced: true }) } },
+  };
+  for (const [name, value] of Object.entries(cases)) {
+    it(name, () => {
+      expect(toPlain(value)).toEqual(JSON.parse(JSON.stringify(value)));
+    });
+  }
+
+  it("keeps Dates as Dates", () => {
+    const d = new Date(1_700_000_000_000);
+    expect(toPlain({ d })).toEqual({ d });
+    expect((toPlain({ d }) as { d: unknown }).d).toBeInstanceOf(Date);
+  });
+
+  it("throws on cycles and BigInt, and allows shared references", () => {
+    const a: Record<string, unknown> = {};
+    a.self = a;
+    expect(() => toPlain(a)).toThrow(/cycle/);
+    expect(() => toPlain({ n: 1n })).toThrow(/BigInt/);
+    const shared = { x: 1 };
+    expect(toPlain({ a: shared, b: shared })).toEqual({ a: { x: 1 }, b: { x: 1 } });
+  });
+});
+
+describe("serializers", () => {
+  const sess = {
+    cookie: { originalMaxAge: 1000, expires: new Date(1_800_000_000_000), httpOnly: true },
+    user: { id: 42, name: "Zoë", roles: ["a", "b"] },
+  };
+
+  it("msgpack round-trips Dates and is smaller than JSON", () => {
+    const bytes = msgpackSerializer.encode(sess) as Buffer;
+    expect(bytes[0]).not.toBe(0x7b);
+    const back = msgpackSerializer.decode(bytes) as typeof sess;
+    expect(back.cookie.expires).toBeInstanceOf(Date);
+    expect(back).toEqual(sess);
+    expect(bytes.length).toBeLessThan(Buffer.byteLength(JSON.stringify(sess)));
+  });
+
+  it("each reads the other's format", () => {
+    const fromJson = msgpackSerializer.decode(Buffer.from(jsonSerializer.encode(sess) as string));
+    expect(reviveSession(fromJson)).toEqual(sess);
+    const fromPack = jsonSerializer.decode(msgpackSerializer.encode(sess) as Buffer);
+    expect(fromPack).toEqual(sess);
+  });
+
+  it("reviveSession turns cookie.expires text into a Date", () => {
+    const s = reviveSession({ cookie: { expires: "2030-01-01T00:00:00.000Z" } }) as {
+      cookie: { expires: Date };
+    };
+    expect(s.cookie.expires).toEqual(new Date("2030-01-01T00:00:00.000Z"));
+  });
+});
+
+describe("sessionTtl", () => {
+  const now = 1_000_000;
+  it("uses the cookie, then the number", () => {
+    expect(sessionTtl({ cookie: { expires: new Date(now + 10_500) } }, 99, now)).toBe(11);
+    expect(sessionTtl({ cookie: { expires: new Date(now + 10_500).toISOString() } }, 99, now)).toBe(
+      11,
+    );
+    expect(sessionTtl({ cookie: {} }, 99, now)).toBe(99);
+    expect(sessionTtl({ cookie: { expires: null } }, 0, now)).toBe(0);
+  });
+  it("lets a function win", () => {
+    expect(sessionTtl({ cookie: { expires: new Date(now + 10_000) } }, () => 5, now)).toBe(5);
+  });
+  it("reports expired cookies as <= 0", () => {
+    expect(sessionTtl({ cookie: { expires: new Date(now - 1) } }, 99, now)).toBeLessThanOrEqual(0);
+  });
+});
