@@ -59,6 +59,10 @@ export async function forEachBatch(
   count: number,
   onBatch: (node: Redis, keys: string[]) => Promise<void> | void,
 ): Promise<void> {
+  // Until a cluster client is ready its node list is the seed list, whose
+  // connections are replaced once the slot map arrives. A queued PING
+  // resolves when the client is ready.
+  if (isClusterClient(client) && client.status !== "ready") await client.ping();
   await Promise.all(
     scanTargets(client).map(async (node) => {
       for await (const keys of scanNode(node, pattern, count)) await onBatch(node, keys);
