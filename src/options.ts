@@ -216,10 +216,23 @@ function describe(value: unknown): string {
   return String(value);
 }
 
+/**
+ * Constructor misuse is a TypeError (the spec's rule), carrying the same
+ * stable code as a ConfigurationError so callers can branch on `code`.
+ */
+export function configTypeError(
+  message: string,
+  cause?: unknown,
+): TypeError & { code: "ERR_CONFIG" } {
+  const err = new TypeError(message, cause === undefined ? undefined : { cause }) as TypeError & {
+    code: "ERR_CONFIG";
+  };
+  err.code = "ERR_CONFIG";
+  return err;
+}
+
 function fail(message: string): never {
-  const err = new TypeError(message) as TypeError & { code: string };
-  err.code = "ERR_INVALID_OPTION";
-  throw err;
+  throw configTypeError(message);
 }
 
 function expectNumber(name: string, value: unknown, min: number, integer = false): void {

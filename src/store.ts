@@ -10,7 +10,13 @@ import {
   toStoreError,
 } from "./errors.js";
 import { createKeyScheme, type KeyScheme } from "./keys.js";
-import { defaults, type RedisStoreOptions, type TopologyName, validateOptions } from "./options.js";
+import {
+  configTypeError,
+  defaults,
+  type RedisStoreOptions,
+  type TopologyName,
+  validateOptions,
+} from "./options.js";
 import { deleteKeys, forEachBatch, readValues } from "./scan.js";
 import {
   isBinarySerializer,
@@ -20,7 +26,7 @@ import {
   type Serializer,
 } from "./serializer.js";
 import { type AnyClient, TopologyManager } from "./topology/manager.js";
-import { planConnection } from "./topology/plan.js";
+import { type ConnectionPlan, planConnection } from "./topology/plan.js";
 import { TouchBatcher } from "./touch-batcher.js";
 import { sessionTtl, type TtlOption, toExpireSeconds } from "./ttl.js";
 
@@ -132,20 +138,29 @@ export class RedisStore extends BaseStore {
     }
 
     // A cluster known from the options is checked now so the mistake throws at startup.
-    const plan = options.client ? undefined : planConnection(options);
+    let plan: ConnectionPlan | undefined;
+    try {
+      plan = options.client ? undefined : planConnection(options);
+    } catch (err) {
+      throw err instanceof ConfigurationError ? configTypeError(err.message, err) : err;
+    }
     if (plan?.kind === "cluster") this.checkClusterPrefix(true);
 
-    this.manager = new TopologyManager(
-      options,
-      plan,
-      options.disconnectGraceMs ?? defaults.disconnectGraceMs,
-      {
-        connect: () => this.emit("connect"),
-        disconnect: () => this.emit("disconnect"),
-        error: (err) => this.report(err),
-        topology: (kind) => this.onTopology(kind),
-      },
-    );
+    try {
+      this.manager = new TopologyManager(
+        options,
+        plan,
+        options.disconnectGraceMs ?? defaults.disconnectGraceMs,
+        {
+          connect: () => this.emit("connect"),
+          disconnect: () => this.emit("disconnect"),
+          error: (err) => this.report(err),
+          topology: (kind) => this.onTopology(kind),
+        },
+      );
+    } catch (err) {
+      throw err instanceof ConfigurationError ? configTypeError(err.message, err) : err;
+    }
   }
 
   /** `"standalone" | "sentinel" | "cluster"` once known. */
@@ -170,11 +185,7 @@ export class RedisStore extends BaseStore {
       `The key \`prefix\` "${this.prefix}" contains "{" or "}"; on a Redis Cluster that hash tag ` +
         "would put every session in one slot on one master. Use a prefix without braces.",
     );
-    if (atConstruction) {
-      const type = new TypeError(err.message) as TypeError & { code: string };
-      type.code = ErrorCodes.CONFIG;
-      throw type;
-    }
+    if (atConstruction) throw configTypeError(err.message);
     this.configError = err;
     this.report(err);
   }

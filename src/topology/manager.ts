@@ -281,7 +281,16 @@ export class TopologyManager {
       }
       // quit() can leave a sentinel-backed client's sentinel sockets (failover
       // detector subscriptions) open; disconnect() releases every socket.
+      const ended =
+        client.status === "end"
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              client.once("end", () => resolve());
+              // Bounded: a client that never reports "end" must not hang close().
+              setTimeout(resolve, 2000).unref();
+            });
       client.disconnect();
+      await ended;
     }
     for (const off of this.detach.splice(0)) off();
   }

@@ -1,0 +1,120 @@
+import { Cluster, Redis } from "ioredis";
+import { Cluster as ValkeyCluster } from "iovalkey";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ConfigurationError, RedisStore } from "../../src/index.js";
+import { type ClusterTopology, startCluster } from "../support/index.js";
+
+let topology: ClusterTopology;
+const stores: RedisStore[] = [];
+const clients: Array<{ disconnect(): void }> = [];
+
+beforeAll(async () => {
+  topology = await startCluster();
+});
+
+afterEach(async () => {
+  for (const s of stores.splice(0)) {
+    await s.clear().catch(() => {});
+    await s.close();
+  }
+  for (const c of clients.splice(0)) c.disconnect();
+});
+
+afterAll(async () => {
+  await topology?.stop();
+});
+
+const seed = () => topology.nodes[0]!;
+const track = (s: RedisStore) => {
+  stores.push(s);
+  return s;
+};
+
+async function exercise(store: RedisStore, n = 300): Promise<void> {
+  const sids = Array.from({ length: n }, (_, i) => `s${i}`);
+  await Promise.all(sids.map((sid) => store.set(sid, { cookie: {}, sid } as never)));
+  expect(await store.length()).toBe(n);
+  expect(await store.get("s7")).toMatchObject({ sid: "s7" });
+}
+
+describe("cluster topology", () => {
+  it("detects a cluster behind a plain redis:// address (topology auto)", async () => {
+    const store = track(
+      new RedisStore({ url: `redis://${seed().host}:${seed().port}`, prefix: "auto:" }),
+    );
+    await exercise(store);
+    expect(store.topology).toBe("cluster");
+    // Hash-tagged keys: one slot per session, spread over every master.
+    const admin = new Cluster([{ host: seed().host, port: seed().port }]);
+    clients.push(admin);
+    expect(await admin.exists("auto:{s1}")).toBe(1);
+  });
+
+  it("builds a cluster client from topology: 'cluster' and from the option group", async () => {
+    const a = track(
+      new RedisStore({
+        url: `redis://${seed().host}:${seed().port}`,
+        topology: "cluster",
+        prefix: "forced:",
+      }),
+    );
+    await exercise(a, 50);
+    expect(a.topology).toBe("cluster");
+    const b = track(
+      new RedisStore({
+        cluster: { nodes: topology.nodes.map((n) => `${n.host}:${n.port}`) },
+        prefix: "group:",
+      }),
+    );
+    await exercise(b, 50);
+  });
+
+  it("adopts a Cluster client without quitting it, unless closeClient", async () => {
+    const client = new Cluster([{ host: seed().host, port: seed().port }]);
+    clients.push(client);
+    const store = new RedisStore({ client, prefix: "adopt:" });
+    await exercise(store, 50);
+    expect(store.topology).toBe("cluster");
+    await store.clear();
+    await store.close();
+    expect(await client.ping()).toBe("PONG");
+
+    const owned = new Cluster([{ host: seed().host, port: seed().port }]);
+    const store2 = new RedisStore({ client: owned, closeClient: true, prefix: "adopt2:" });
+    await store2.set("x", { cookie: {} } as never);
+    await store2.clear();
+    await store2.close();
+    expect(owned.status).toBe("end");
+  });
+
+  it("accepts an iovalkey Cluster client", async () => {
+    const client = new ValkeyCluster([{ host: seed().host, port: seed().port }]);
+    clients.push(client);
+    const store = track(new RedisStore({ client: client as never, prefix: "valkey:" }));
+    await exercise(store, 100);
+    expect(store.topology).toBe("cluster");
+  });
+
+  it("rejects a prefix with braces on a cluster", async () => {
+    expect(() => new RedisStore({ url: topology.url, prefix: "app{1}:" })).toThrow(
+      /prefix.*"app\{1\}:".*one slot/,
+    );
+    // Found only once the node answers: every operation fails with the same error.
+    const store = track(
+      new RedisStore({ url: `redis://${seed().host}:${seed().port}`, prefix: "late{x}:" }),
+    );
+    const err = await store.get("a").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as Error).message).toMatch(/one slot/);
+  });
+
+  it("keeps bulk operations exact with hashTag: false", async () => {
+    const store = track(new RedisStore({ url: topology.url, hashTag: false, prefix: "flat:" }));
+    await exercise(store, 500);
+    const admin = new Redis({ host: seed().host, port: seed().port });
+    clients.push(admin);
+    expect((await store.ids()).length).toBe(500);
+    await store.clear();
+    expect(await store.length()).toBe(0);
+  });
+});
