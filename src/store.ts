@@ -1,6 +1,7 @@
 import { debuglog } from "node:util";
 import session, { type SessionData } from "express-session";
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
+import { type DurabilitySettings, durableWrite, ReplicaTracker } from "./durability.js";
 import {
   ConfigurationError,
   ErrorCodes,
@@ -27,6 +28,7 @@ import {
 } from "./serializer.js";
 import { type AnyClient, TopologyManager } from "./topology/manager.js";
 import { type ConnectionPlan, planConnection } from "./topology/plan.js";
+import { SentinelWatch } from "./topology/sentinel-watch.js";
 import { TouchBatcher } from "./touch-batcher.js";
 import { sessionTtl, type TtlOption, toExpireSeconds } from "./ttl.js";
 
@@ -105,6 +107,10 @@ export class RedisStore extends BaseStore {
   private keys: KeyScheme;
   private configError: RedisStoreError | undefined;
   private closing: Promise<void> | undefined;
+  private readonly durability: DurabilitySettings | undefined;
+  private readonly tracker: ReplicaTracker | undefined;
+  private readonly graceMs: number;
+  private watch: SentinelWatch | undefined;
   private readonly counters = {
     commands: 0,
     pipelines: 0,
@@ -126,11 +132,20 @@ export class RedisStore extends BaseStore {
     const s = options.serializer ?? defaults.serializer;
     this.serializer = s === "msgpack" ? msgpackSerializer : s === "json" ? jsonSerializer : s;
     this.keys = createKeyScheme(this.prefix, this.hashTagOption ?? false);
+    this.graceMs = options.disconnectGraceMs ?? defaults.disconnectGraceMs;
+    if (options.durability) {
+      this.durability = {
+        replicas: options.durability.replicas,
+        timeoutMs: options.durability.timeoutMs ?? defaults.durabilityTimeoutMs,
+        onShortfall: options.durability.onShortfall ?? defaults.durabilityOnShortfall,
+      };
+      this.tracker = new ReplicaTracker(this.durability.replicas);
+    }
 
     const batch = options.batch === false ? undefined : { ...defaults.batch, ...options.batch };
     if (batch) {
       this.batcher = new TouchBatcher(
-        () => this.manager.get(),
+        () => this.writeConnection(),
         batch.maxDelayMs,
         batch.maxSize,
         this.counters,
@@ -147,17 +162,12 @@ export class RedisStore extends BaseStore {
     if (plan?.kind === "cluster") this.checkClusterPrefix(true);
 
     try {
-      this.manager = new TopologyManager(
-        options,
-        plan,
-        options.disconnectGraceMs ?? defaults.disconnectGraceMs,
-        {
-          connect: () => this.emit("connect"),
-          disconnect: () => this.emit("disconnect"),
-          error: (err) => this.report(err),
-          topology: (kind) => this.onTopology(kind),
-        },
-      );
+      this.manager = new TopologyManager(options, plan, this.graceMs, {
+        connect: () => this.emit("connect"),
+        disconnect: () => this.emit("disconnect"),
+        error: (err) => this.report(err),
+        topology: (kind, client) => this.onTopology(kind, client),
+      });
     } catch (err) {
       throw err instanceof ConfigurationError ? configTypeError(err.message, err) : err;
     }
@@ -173,10 +183,59 @@ export class RedisStore extends BaseStore {
     return this.manager.client;
   }
 
-  private onTopology(kind: TopologyName): void {
+  private onTopology(kind: TopologyName, client: AnyClient): void {
     const hashTag = this.hashTagOption ?? kind === "cluster";
     this.keys = createKeyScheme(this.prefix, hashTag);
     if (kind === "cluster") this.checkClusterPrefix(false);
+    if (kind === "sentinel") {
+      const redis = client as Redis;
+      // Long enough to outlast a failover; bounded so a stuck one cannot stall writes forever.
+      this.watch = new SentinelWatch(redis, Math.max(2 * this.graceMs, 10_000), {
+        holding: (reason) => debug("holding writes: sentinel failover (%s)", reason),
+        released: (reason) => debug("releasing writes (%s)", reason),
+      });
+      // A new master may have a different set of replicas: forget what we knew.
+      redis.on("ready", () => this.tracker?.reset());
+    }
+  }
+
+  /** The client for a write: waits while a Sentinel failover is in progress. */
+  private async writeConnection(): Promise<AnyClient> {
+    const client = await this.connection();
+    const gate = this.watch?.wait();
+    if (gate) await gate;
+    return client;
+  }
+
+  /**
+   * Sends one write (SET or UNLINK). With `durability`, the write and its
+   * WAIT go as one pipeline that is resent whole if the write moved.
+   */
+  private async write(
+    op: string,
+    sid: string,
+    key: string,
+    plain: (client: AnyClient) => Promise<unknown>,
+    piped: (p: ChainableCommander) => void,
+  ): Promise<void> {
+    const client = await this.writeConnection();
+    if (!this.durability) {
+      this.counters.commands++;
+      await plain(client);
+      return;
+    }
+    await durableWrite(
+      client,
+      key,
+      piped,
+      this.durability,
+      this.tracker!,
+      // Resend for as long as a failover may take before the app gives up on Redis.
+      Math.max(this.graceMs * 2, 10_000),
+      { op, sid },
+      (warning) => this.emit("warning", warning),
+      this.counters,
+    );
   }
 
   private checkClusterPrefix(atConstruction: boolean): void {
@@ -305,13 +364,29 @@ export class RedisStore extends BaseStore {
         await this.doDestroy(sid);
         return;
       }
-      const value = this.encode(sid, sess);
-      const client = await this.connection();
+      const value = this.encode(sid, sess) as string;
+      await this.connection();
       key = this.keys.key(sid);
-      this.counters.commands++;
+      const k = key;
       const now = Date.now();
-      if (ttl === undefined) await client.set(key, value as string);
-      else await client.set(key, value as string, "EX", toExpireSeconds(ttl));
+      if (ttl === undefined) {
+        await this.write(
+          "set",
+          sid,
+          k,
+          (c) => c.set(k, value),
+          (p) => p.set(k, value),
+        );
+      } else {
+        const ex = toExpireSeconds(ttl);
+        await this.write(
+          "set",
+          sid,
+          k,
+          (c) => c.set(k, value, "EX", ex),
+          (p) => p.set(k, value, "EX", ex),
+        );
+      }
       this.refreshLog.record(sid, now);
     } catch (err) {
       throw this.fail(err, "set", sid, key);
@@ -343,7 +418,7 @@ export class RedisStore extends BaseStore {
       return (async () => {
         const key = this.keys.key(sid);
         try {
-          const client = await this.connection();
+          const client = await this.writeConnection();
           this.counters.commands++;
           await client.expire(this.keys.key(sid), seconds);
           this.refreshLog.record(sid, now);
@@ -377,9 +452,15 @@ export class RedisStore extends BaseStore {
   private async doDestroy(sid: string): Promise<void> {
     const key = this.keys.key(sid);
     try {
-      const client = await this.connection();
-      this.counters.commands++;
-      await client.unlink(this.keys.key(sid));
+      await this.connection();
+      const k = this.keys.key(sid);
+      await this.write(
+        "destroy",
+        sid,
+        k,
+        (c) => c.unlink(k),
+        (p) => p.unlink(k),
+      );
       this.refreshLog.forget(sid);
     } catch (err) {
       throw this.fail(err, "destroy", sid, key);
@@ -486,6 +567,8 @@ export class RedisStore extends BaseStore {
     if (!this.closing) {
       this.closing = (async () => {
         await this.batcher?.drain();
+        this.watch?.close();
+        this.tracker?.close();
         await this.manager.close();
       })();
     }
