@@ -1,5 +1,6 @@
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { ReplicationShortfallError, toStoreError } from "./errors.js";
+import { backoff, isRetryable, sleep } from "./retry.js";
 import { keySlot } from "./slot.js";
 import { type AnyClient, isClusterClient } from "./topology/manager.js";
 
@@ -12,14 +13,6 @@ export interface DurabilitySettings {
   replicas: number;
   timeoutMs: number;
   onShortfall: "error" | "warn";
-}
-
-/** Errors after which the whole write+WAIT pipeline is sent again. */
-const RETRYABLE =
-  /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|READONLY|LOADING|MASTERDOWN)\b|Connection is closed|ECONNRESET|ECONNREFUSED|EPIPE|Stream isn't writeable|All keys in the pipeline/i;
-
-export function isRetryable(err: unknown): boolean {
-  return err instanceof Error && RETRYABLE.test(err.message);
 }
 
 /**
@@ -145,9 +138,8 @@ export async function durableWrite(
     }
     if (failure !== undefined) {
       if (isRetryable(failure) && Date.now() - started < deadlineMs) {
-        attempt++;
         // Give the cluster/sentinel time to settle; the client refreshes its view meanwhile.
-        await new Promise((r) => setTimeout(r, Math.min(50 * attempt, 500)));
+        await sleep(backoff(attempt++));
         if (isClusterClient(client) && /MOVED|ASK|CLUSTERDOWN|closed/i.test(String(failure))) {
           (client as unknown as { refreshSlotsCache?: () => void }).refreshSlotsCache?.();
         }

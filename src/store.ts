@@ -18,6 +18,7 @@ import {
   type TopologyName,
   validateOptions,
 } from "./options.js";
+import { retrying } from "./retry.js";
 import { deleteKeys, forEachBatch, readValues } from "./scan.js";
 import {
   isBinarySerializer,
@@ -110,6 +111,7 @@ export class RedisStore extends BaseStore {
   private readonly durability: DurabilitySettings | undefined;
   private readonly tracker: ReplicaTracker | undefined;
   private readonly graceMs: number;
+  private readonly retryWindowMs: number;
   private watch: SentinelWatch | undefined;
   private readonly counters = {
     commands: 0,
@@ -133,6 +135,9 @@ export class RedisStore extends BaseStore {
     this.serializer = s === "msgpack" ? msgpackSerializer : s === "json" ? jsonSerializer : s;
     this.keys = createKeyScheme(this.prefix, this.hashTagOption ?? false);
     this.graceMs = options.disconnectGraceMs ?? defaults.disconnectGraceMs;
+    // Long enough to outlast a failover (1-3 s with tuned timeouts), bounded so
+    // a dead Redis still fails callers.
+    this.retryWindowMs = Math.max(2 * this.graceMs, 10_000);
     if (options.durability) {
       this.durability = {
         replicas: options.durability.replicas,
@@ -149,6 +154,7 @@ export class RedisStore extends BaseStore {
         batch.maxDelayMs,
         batch.maxSize,
         this.counters,
+        this.retryWindowMs,
       );
     }
 
@@ -221,7 +227,11 @@ export class RedisStore extends BaseStore {
     const client = await this.writeConnection();
     if (!this.durability) {
       this.counters.commands++;
-      await plain(client);
+      await retrying(
+        () => plain(client),
+        this.retryWindowMs,
+        () => this.closing !== undefined,
+      );
       return;
     }
     await durableWrite(
@@ -230,8 +240,7 @@ export class RedisStore extends BaseStore {
       piped,
       this.durability,
       this.tracker!,
-      // Resend for as long as a failover may take before the app gives up on Redis.
-      Math.max(this.graceMs * 2, 10_000),
+      this.retryWindowMs,
       { op, sid },
       (warning) => this.emit("warning", warning),
       this.counters,
@@ -338,7 +347,11 @@ export class RedisStore extends BaseStore {
       const client = await this.connection();
       const k = this.keys.key(sid);
       this.counters.commands++;
-      raw = isBinarySerializer(this.serializer) ? await client.getBuffer(k) : await client.get(k);
+      raw = await retrying<Buffer | string | null>(
+        () => (isBinarySerializer(this.serializer) ? client.getBuffer(k) : client.get(k)),
+        this.retryWindowMs,
+        () => this.closing !== undefined,
+      );
     } catch (err) {
       throw this.fail(err, "get", sid, key);
     }
@@ -420,7 +433,8 @@ export class RedisStore extends BaseStore {
         try {
           const client = await this.writeConnection();
           this.counters.commands++;
-          await client.expire(this.keys.key(sid), seconds);
+          const k = this.keys.key(sid);
+          await retrying(() => client.expire(k, seconds), this.retryWindowMs);
           this.refreshLog.record(sid, now);
         } catch (err) {
           throw this.fail(err, "touch", sid, key);

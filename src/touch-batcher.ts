@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
+import { isRetryable, retrying } from "./retry.js";
 import { keySlot } from "./slot.js";
 import { type AnyClient, isClusterClient } from "./topology/manager.js";
 
@@ -31,6 +32,7 @@ export class TouchBatcher {
     private readonly maxDelayMs: number,
     private readonly maxSize: number,
     private readonly counters: BatcherCounters,
+    private readonly retryWindowMs: number,
   ) {}
 
   add(key: string, seconds: number, done: Done): void {
@@ -96,30 +98,28 @@ export class TouchBatcher {
       } catch {
         // The whole pipeline was refused (e.g. keys spread over nodes after a
         // slot move): send each touch alone and let the client route it.
-        await Promise.all(chunk.map((t) => resendAlone(client, t)));
+        await Promise.all(chunk.map((t) => this.resendAlone(client, t)));
         continue;
       }
       const retries: Promise<void>[] = [];
       chunk.forEach((t, i) => {
         const err = results?.[i]?.[0] ?? null;
-        if (err && isRedirect(err)) retries.push(resendAlone(client, t));
+        if (err && isRetryable(err)) retries.push(this.resendAlone(client, t));
         else settle(t, err);
       });
       if (retries.length > 0) await Promise.all(retries);
     }
   }
-}
 
-function isRedirect(err: Error): boolean {
-  return /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/.test(err.message);
-}
-
-async function resendAlone(client: AnyClient, t: PendingTouch): Promise<void> {
-  try {
-    await client.expire(t.key, t.seconds);
-    settle(t, null);
-  } catch (err) {
-    settle(t, err as Error);
+  /** One touch on its own, routed by the client, retried through a failover. */
+  private async resendAlone(client: AnyClient, t: PendingTouch): Promise<void> {
+    try {
+      this.counters.commands++;
+      await retrying(() => client.expire(t.key, t.seconds), this.retryWindowMs);
+      settle(t, null);
+    } catch (err) {
+      settle(t, err as Error);
+    }
   }
 }
 

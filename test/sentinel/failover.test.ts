@@ -1,0 +1,185 @@
+/**
+ * Fault injection on a Sentinel group (1 master, 2 replicas, 3 sentinels)
+ * under a bounded load: a store-level writer with durability, one without,
+ * and an Express app (durable store) driven over HTTP. Every acknowledged
+ * write is read back afterwards.
+ */
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { RedisStore } from "../../src/index.js";
+import { httpLoad, type Load, progress, startApp, storeWriter } from "../faults/load.js";
+import { REPETITIONS, Report } from "../faults/report.js";
+import { type SentinelTopology, startSentinel, waitFor } from "../support/index.js";
+
+const report = new Report("sentinel-failover");
+afterAll(() => report.flush());
+
+const DURABLE = { replicas: 1, timeoutMs: 1000 } as const;
+
+interface Outcome {
+  faultAt: number;
+  /** When the topology was healthy again (new master ready). */
+  readyAt: number;
+}
+
+interface Runs {
+  durable: Load;
+  plain: Load;
+  http: Load;
+  lost: { durable: number; plain: number; http: number };
+  outcome: Outcome;
+}
+
+async function scenario(
+  name: string,
+  fault: (t: SentinelTopology) => Promise<Outcome>,
+): Promise<Runs> {
+  const topology = await startSentinel();
+  const stores: RedisStore[] = [];
+  const make = (prefix: string, durable: boolean) => {
+    const s = new RedisStore({
+      url: topology.url,
+      prefix,
+      ...(durable ? { durability: DURABLE } : {}),
+    });
+    stores.push(s);
+    return s;
+  };
+  const durableStore = make("d:", true);
+  const plainStore = make("p:", false);
+  const appStore = make("h:", true);
+  const app = await startApp(appStore);
+  try {
+    const durable = storeWriter(durableStore, { tag: "d" });
+    const plain = storeWriter(plainStore, { tag: "p" });
+    const http = httpLoad(app.url);
+    const loads = [durable, plain, http];
+    await Promise.all(loads.map((l) => progress(l, 50)));
+    const outcome = await fault(topology);
+    // Recovered means: every load has succeeded again after the topology healed.
+    await Promise.all(loads.map((l) => progress(l, 50, 20_000)));
+    await Promise.all(loads.map((l) => l.stop()));
+    const lost = {
+      durable: await durable.lost(make("d:", false)),
+      plain: await plain.lost(make("p:", false)),
+      http: await http.lost(make("h:", false)),
+    };
+    const base = { topology: "sentinel", scenario: name };
+    await report.add(
+      { ...base, load: "store", durability: "replicas:1" },
+      durable,
+      outcome.faultAt,
+      lost.durable,
+    );
+    await report.add(
+      { ...base, load: "http", durability: "replicas:1" },
+      http,
+      outcome.faultAt,
+      lost.http,
+    );
+    await report.add(
+      { ...base, load: "store", durability: "none" },
+      plain,
+      outcome.faultAt,
+      lost.plain,
+    );
+    return { durable, plain, http, lost, outcome };
+  } finally {
+    await app.close();
+    await Promise.all(stores.map((s) => s.close()));
+    await topology.stop();
+  }
+}
+
+/** The first success after the fault came at most 1 s after the new master was ready. */
+function expectPromptRecovery(load: Load, outcome: Outcome): void {
+  const first = load.stats.successes.find((t) => t > outcome.faultAt);
+  expect(first).toBeDefined();
+  expect(first! - outcome.readyAt).toBeLessThan(1000);
+}
+
+async function roleOf(host: string, port: number): Promise<string> {
+  const r = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await r.connect();
+    const role = (await r.call("ROLE")) as unknown[];
+    return String(role[0]);
+  } finally {
+    r.disconnect();
+  }
+}
+
+describe("sentinel failover under load", () => {
+  for (let rep = 1; rep <= REPETITIONS; rep++) {
+    it(`1. SIGKILL of the master loses no acknowledged write (run ${rep})`, async () => {
+      const r = await scenario("1 master SIGKILL", async (t) => {
+        const master = await t.currentMaster();
+        const faultAt = Date.now();
+        await master.kill();
+        await t.waitForNewMaster(master);
+        return { faultAt, readyAt: Date.now() };
+      });
+      expect(r.lost.durable).toBe(0);
+      expect(r.lost.http).toBe(0);
+      expectPromptRecovery(r.durable, r.outcome);
+      expectPromptRecovery(r.plain, r.outcome);
+    });
+
+    it(`2. a planned SENTINEL FAILOVER fails nothing and loses nothing (run ${rep})`, async () => {
+      const r = await scenario("2 SENTINEL FAILOVER", async (t) => {
+        const faultAt = Date.now();
+        await t.failover();
+        return { faultAt, readyAt: Date.now() };
+      });
+      for (const load of [r.durable, r.http]) expect(load.stats.failed).toBe(0);
+      expect(r.lost).toEqual({ durable: 0, plain: 0, http: 0 });
+    });
+
+    it(`3. a master frozen past down-after comes back as a replica and loses nothing (run ${rep})`, async () => {
+      const r = await scenario("3 master SIGSTOP/SIGCONT", async (t) => {
+        const master = await t.currentMaster();
+        const faultAt = Date.now();
+        master.pause();
+        await t.waitForNewMaster(master);
+        const readyAt = Date.now();
+        master.resume();
+        await waitFor("the old master to rejoin as a replica", async () =>
+          (await roleOf(master.host, master.port)) === "slave" ? true : undefined,
+        );
+        return { faultAt, readyAt };
+      });
+      expect(r.lost.durable).toBe(0);
+      expect(r.lost.http).toBe(0);
+    });
+
+    it(`4. replicas paused, then the master killed: durable writes fail instead of being lost (run ${rep})`, async () => {
+      const r = await scenario("4 replicas paused + master SIGKILL", async (t) => {
+        const replicas = await t.replicas();
+        const master = await t.currentMaster();
+        for (const r of replicas) r.pause();
+        // The fault's length, not a wait for readiness: writes pile up on the
+        // master while no replica can take them.
+        await new Promise((r) => setTimeout(r, 1500));
+        const faultAt = Date.now();
+        await master.kill();
+        for (const r of replicas) r.resume();
+        await t.waitForNewMaster(master);
+        return { faultAt, readyAt: Date.now() };
+      });
+      expect(r.lost.durable).toBe(0);
+      expect(r.lost.http).toBe(0);
+      // The writes during the pause were refused, not acknowledged.
+      expect(r.durable.stats.errors.ERR_REPLICATION_SHORTFALL ?? 0).toBeGreaterThan(0);
+    });
+  }
+
+  it("5. killing one sentinel of three goes unnoticed", async () => {
+    const r = await scenario("5 one sentinel SIGKILL", async (t) => {
+      const faultAt = Date.now();
+      await t.sentinels[0]!.kill();
+      return { faultAt, readyAt: faultAt };
+    });
+    for (const load of [r.durable, r.plain, r.http]) expect(load.stats.failed).toBe(0);
+    expect(r.lost).toEqual({ durable: 0, plain: 0, http: 0 });
+  });
+});
