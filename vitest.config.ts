@@ -16,6 +16,8 @@ const integration = (name: string, timeout: number) => ({
 
 export default defineConfig({
   test: {
+    // Kills any redis-server a worker started and did not stop (see test/support/README.md).
+    globalSetup: ["test/support/global-setup.ts"],
     projects: [
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       integration("standalone", 30_000),

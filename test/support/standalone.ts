@@ -1,0 +1,53 @@
+import { join } from "node:path";
+import { AdminPool } from "./admin.js";
+import {
+  baseConfig,
+  DEFAULT_START_TIMEOUT_MS,
+  dataAuth,
+  dataAuthConfig,
+  launchNode,
+  type ServerOptions,
+  topologyDir,
+  userInfo,
+  validateServerOptions,
+} from "./config.js";
+import { teardown } from "./teardown.js";
+import type { StandaloneTopology } from "./types.js";
+
+export type StandaloneOptions = ServerOptions;
+
+/** One redis-server on a free port of 127.0.0.1. */
+export async function startNativeStandalone(
+  opts: StandaloneOptions = {},
+): Promise<StandaloneTopology> {
+  validateServerOptions(opts);
+  const dir = topologyDir("standalone");
+  const admin = new AdminPool();
+  const auth = dataAuth(opts);
+  const stop = teardown(dir, admin);
+  try {
+    const node = await launchNode({
+      label: "standalone node",
+      dir: join(dir, "node"),
+      context: { role: "standalone", index: 0 },
+      config: (port) => [...baseConfig(port, join(dir, "node")), ...dataAuthConfig(opts)],
+      opts,
+      args: opts.extraArgs,
+      auth,
+      admin,
+      timeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+      track: stop.track,
+    });
+    return {
+      kind: "standalone",
+      provider: "native",
+      controllable: true,
+      url: `redis://${userInfo(auth)}${node.host}:${node.port}`,
+      node,
+      stop: stop.run,
+    };
+  } catch (error) {
+    await stop.run();
+    throw error;
+  }
+}
