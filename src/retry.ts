@@ -1,12 +1,13 @@
 /**
  * Bounded retries for commands that met a failover: a redirect, a replica
  * that was just demoted, a cluster still electing, or a connection that
- * dropped under the command. Every command the store retries is idempotent
+ * dropped under the command, or a WAIT cut short because its master was
+ * demoted (UNBLOCKED: the write may be gone with it). Every command the store retries is idempotent
  * (SET of the same value, UNLINK, EXPIRE, GET), so sending it again is safe.
  */
 
 const RETRYABLE =
-  /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|READONLY|LOADING|MASTERDOWN)\b|Connection is closed|aborted due to connection close|ECONNRESET|ECONNREFUSED|EPIPE|Stream isn't writeable|All keys in the pipeline|Failed to refresh slots cache/i;
+  /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|READONLY|LOADING|MASTERDOWN|UNBLOCKED)\b|Connection is closed|aborted due to connection close|ECONNRESET|ECONNREFUSED|EPIPE|Stream isn't writeable|All keys in the pipeline|Failed to refresh slots cache/i;
 
 export function isRetryable(err: unknown): boolean {
   return err instanceof Error && RETRYABLE.test(err.message);

@@ -1,7 +1,12 @@
 import { debuglog } from "node:util";
 import session, { type SessionData } from "express-session";
-import type { ChainableCommander, Redis } from "ioredis";
-import { type DurabilitySettings, durableWrite, ReplicaTracker } from "./durability.js";
+import type { ChainableCommander, Cluster, Redis } from "ioredis";
+import {
+  type DurabilitySettings,
+  DurableWriter,
+  onlineReplicas,
+  ReplicaTracker,
+} from "./durability.js";
 import {
   ConfigurationError,
   ErrorCodes,
@@ -110,6 +115,7 @@ export class RedisStore extends BaseStore {
   private closing: Promise<void> | undefined;
   private readonly durability: DurabilitySettings | undefined;
   private readonly tracker: ReplicaTracker | undefined;
+  private readonly durableWriter: DurableWriter | undefined;
   private readonly graceMs: number;
   private readonly retryWindowMs: number;
   private watch: SentinelWatch | undefined;
@@ -145,6 +151,14 @@ export class RedisStore extends BaseStore {
         onShortfall: options.durability.onShortfall ?? defaults.durabilityOnShortfall,
       };
       this.tracker = new ReplicaTracker(this.durability.replicas);
+      this.durableWriter = new DurableWriter({
+        client: () => this.writeConnection(),
+        settings: this.durability,
+        tracker: this.tracker,
+        retryWindowMs: this.retryWindowMs,
+        onWarning: (warning) => this.emit("warning", warning),
+        counters: this.counters,
+      });
     }
 
     const batch = options.batch === false ? undefined : { ...defaults.batch, ...options.batch };
@@ -193,6 +207,12 @@ export class RedisStore extends BaseStore {
     const hashTag = this.hashTagOption ?? kind === "cluster";
     this.keys = createKeyScheme(this.prefix, hashTag);
     if (kind === "cluster") this.checkClusterPrefix(false);
+    if (kind === "cluster" && this.tracker) {
+      const cluster = client as Cluster;
+      const known = new Set<string>();
+      cluster.on("refresh", () => this.checkNewMasters(cluster, known));
+      if (cluster.status === "ready") this.checkNewMasters(cluster, known);
+    }
     if (kind === "sentinel") {
       const redis = client as Redis;
       // Long enough to outlast a failover; bounded so a stuck one cannot stall writes forever.
@@ -200,9 +220,32 @@ export class RedisStore extends BaseStore {
         holding: (reason) => debug("holding writes: sentinel failover (%s)", reason),
         released: (reason) => debug("releasing writes (%s)", reason),
       });
-      // A new master may have a different set of replicas: forget what we knew.
-      redis.on("ready", () => this.tracker?.reset());
+      // A new master may have other replicas: forget what we knew, and learn
+      // at once whether it has enough, rather than from a WAIT timing out.
+      redis.on("ready", () => this.checkReplicas(redis));
+      if (redis.status === "ready") this.checkReplicas(redis);
     }
+  }
+
+  private checkReplicas(redis: Redis): void {
+    const tracker = this.tracker;
+    if (!tracker) return;
+    tracker.reset();
+    tracker.check("master", () => onlineReplicas(redis));
+  }
+
+  /** After a slot-map refresh, probes masters it had not seen as masters (freshly promoted ones). */
+  private checkNewMasters(cluster: Cluster, known: Set<string>): void {
+    const tracker = this.tracker;
+    if (!tracker) return;
+    const now = new Set<string>();
+    for (const node of cluster.nodes("master")) {
+      const id = `${node.options.host}:${node.options.port}`;
+      now.add(id);
+      if (!known.has(id)) tracker.check(id, () => onlineReplicas(node));
+    }
+    known.clear();
+    for (const id of now) known.add(id);
   }
 
   /** The client for a write: waits while a Sentinel failover is in progress. */
@@ -224,26 +267,16 @@ export class RedisStore extends BaseStore {
     plain: (client: AnyClient) => Promise<unknown>,
     piped: (p: ChainableCommander) => void,
   ): Promise<void> {
-    const client = await this.writeConnection();
-    if (!this.durability) {
-      this.counters.commands++;
-      await retrying(
-        () => plain(client),
-        this.retryWindowMs,
-        () => this.closing !== undefined,
-      );
+    if (this.durableWriter) {
+      await this.durableWriter.write(op, sid, key, piped);
       return;
     }
-    await durableWrite(
-      client,
-      key,
-      piped,
-      this.durability,
-      this.tracker!,
+    const client = await this.writeConnection();
+    this.counters.commands++;
+    await retrying(
+      () => plain(client),
       this.retryWindowMs,
-      { op, sid },
-      (warning) => this.emit("warning", warning),
-      this.counters,
+      () => this.closing !== undefined,
     );
   }
 
