@@ -366,6 +366,14 @@ export function validateOptions(input: unknown): asserts input is RedisStoreOpti
       `Expected \`indexPrefix\` not to start with the session \`prefix\` "${prefix}", got \`${describe(o.indexPrefix)}\`: index keys would be counted as sessions`,
     );
   }
+  if (o.indexPrefix !== undefined && /[{}]/.test(o.indexPrefix)) {
+    fail(
+      `Expected \`indexPrefix\` without "{" or "}", got \`${describe(o.indexPrefix)}\`: the user id is the index key's hash tag`,
+    );
+  }
+  if (o.indexPrefix !== undefined && o.indexBy === undefined) {
+    fail("`indexPrefix` was set without `indexBy`; set `indexBy` to turn the per-user index on");
+  }
   const sources = explicitSources(o);
   if (sources.length > 1) {
     fail(

@@ -37,6 +37,7 @@ import { type ConnectionPlan, planConnection } from "./topology/plan.js";
 import { SentinelWatch } from "./topology/sentinel-watch.js";
 import { TouchBatcher } from "./touch-batcher.js";
 import { sessionTtl, type TtlOption, toExpireSeconds } from "./ttl.js";
+import { UserIndex } from "./user-index.js";
 
 const debug = debuglog("connect-redis-ha");
 
@@ -119,6 +120,7 @@ export class RedisStore extends BaseStore {
   private readonly graceMs: number;
   private readonly retryWindowMs: number;
   private watch: SentinelWatch | undefined;
+  private readonly index: UserIndex | undefined;
   private readonly counters = {
     commands: 0,
     pipelines: 0,
@@ -140,6 +142,9 @@ export class RedisStore extends BaseStore {
     const s = options.serializer ?? defaults.serializer;
     this.serializer = s === "msgpack" ? msgpackSerializer : s === "json" ? jsonSerializer : s;
     this.keys = createKeyScheme(this.prefix, this.hashTagOption ?? false);
+    if (options.indexBy) {
+      this.index = new UserIndex(options.indexPrefix ?? `idx:${this.prefix}`, options.indexBy);
+    }
     this.graceMs = options.disconnectGraceMs ?? defaults.disconnectGraceMs;
     // Long enough to outlast a failover (1-3 s with tuned timeouts), bounded so
     // a dead Redis still fails callers.
@@ -411,10 +416,21 @@ export class RedisStore extends BaseStore {
         return;
       }
       const value = this.encode(sid, sess) as string;
-      await this.connection();
+      const user = this.index?.userOf(sid, sess);
+      const client = await this.connection();
       key = this.keys.key(sid);
       const k = key;
       const now = Date.now();
+      if (user !== undefined) {
+        // Index first: a stale index entry is pruned on read, but a session
+        // missing from its user's index would survive "log out everywhere".
+        const expireAt = ttl === undefined ? undefined : now + toExpireSeconds(ttl) * 1000;
+        this.counters.commands += 3;
+        await retrying(
+          () => Promise.all(this.index!.add(client, user, sid, expireAt)),
+          this.retryWindowMs,
+        );
+      }
       if (ttl === undefined) {
         await this.write(
           "set",
@@ -460,14 +476,36 @@ export class RedisStore extends BaseStore {
     }
     const batcher = this.batcher;
     if (this.closing) return Promise.reject(this.fail(closedError(), "touch", sid));
-    if (!batcher) {
+    let indexKey: string | undefined;
+    if (this.index) {
+      try {
+        const user = this.index.userOf(sid, sess);
+        if (user !== undefined) indexKey = this.index.key(user);
+      } catch (err) {
+        return Promise.reject(this.fail(err, "touch", sid));
+      }
+    }
+    if (!batcher || !this.manager.client) {
       return (async () => {
         const key = this.keys.key(sid);
         try {
           const client = await this.writeConnection();
           this.counters.commands++;
           const k = this.keys.key(sid);
-          await retrying(() => client.expire(k, seconds), this.retryWindowMs);
+          if (batcher) {
+            // The key scheme is known now that the topology is: batch as usual.
+            await new Promise<void>((resolve, reject) => {
+              batcher.add(k, seconds, (err) => (err ? reject(err) : resolve()));
+              if (indexKey) batcher.add(indexKey, seconds, () => {}, true);
+            });
+          } else {
+            await retrying(() => client.expire(k, seconds), this.retryWindowMs);
+            if (indexKey) {
+              const ik = indexKey;
+              this.counters.commands++;
+              await retrying(() => client.expire(ik, seconds, "GT"), this.retryWindowMs);
+            }
+          }
           this.refreshLog.record(sid, now);
         } catch (err) {
           throw this.fail(err, "touch", sid, key);
@@ -487,6 +525,10 @@ export class RedisStore extends BaseStore {
           resolve();
         }
       });
+      // The user's index lives as long as their longest-lived session; a
+      // failure here only delays the index key's expiry decision, so it is not
+      // the caller's error.
+      if (indexKey) batcher.add(indexKey, seconds, () => {}, true);
     });
   }
 
@@ -499,8 +541,10 @@ export class RedisStore extends BaseStore {
   private async doDestroy(sid: string): Promise<void> {
     const key = this.keys.key(sid);
     try {
-      await this.connection();
+      const client = await this.connection();
       const k = this.keys.key(sid);
+      // With an index, learn whose session this is before it is gone.
+      const user = this.index ? await this.ownerOf(sid) : undefined;
       await this.write(
         "destroy",
         sid,
@@ -509,6 +553,11 @@ export class RedisStore extends BaseStore {
         (p) => p.unlink(k),
       );
       this.refreshLog.forget(sid);
+      if (user !== undefined) {
+        const ik = this.index!.key(user);
+        this.counters.commands++;
+        await retrying(() => client.srem(ik, sid), this.retryWindowMs);
+      }
     } catch (err) {
       throw this.fail(err, "destroy", sid, key);
     }
@@ -595,6 +644,86 @@ export class RedisStore extends BaseStore {
     } catch (err) {
       throw this.fail(err, op);
     }
+  }
+
+  /** The user of a stored session, or undefined (missing, undecodable, or no user). */
+  private async ownerOf(sid: string): Promise<string | undefined> {
+    try {
+      const session = await this.doGet(sid);
+      return session ? this.index!.userOf(sid, session) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Live session ids of `userId` (requires `indexBy`). Sessions that expired,
+   * were destroyed, or now belong to someone else are left out and pruned.
+   */
+  idsFor(userId: string): Promise<string[]>;
+  idsFor(userId: string, cb: Callback<string[]>): void;
+  idsFor(userId: string, cb?: Callback<string[]>): any {
+    return settle(this.doIdsFor(userId), cb);
+  }
+
+  private async doIdsFor(userId: string): Promise<string[]> {
+    const index = this.requireIndex("idsFor");
+    try {
+      const client = await this.connection();
+      return await index.live(client, String(userId), (sid) => this.doGet(sid));
+    } catch (err) {
+      throw this.fail(err, "idsFor");
+    }
+  }
+
+  /**
+   * Destroys every live session of `userId` ("log out everywhere"), except
+   * `options.except` when given (the current session). Resolves with how many
+   * live sessions were destroyed. Requires `indexBy`.
+   */
+  destroyFor(userId: string, options?: { except?: string }): Promise<number>;
+  destroyFor(userId: string, options: { except?: string } | undefined, cb: Callback<number>): void;
+  destroyFor(userId: string, options?: { except?: string }, cb?: Callback<number>): any {
+    return settle(this.doDestroyFor(userId, options?.except), cb);
+  }
+
+  private async doDestroyFor(userId: string, except: string | undefined): Promise<number> {
+    const index = this.requireIndex("destroyFor");
+    try {
+      const client = await this.connection();
+      const user = String(userId);
+      const live = await index.live(client, user, (sid) => this.doGet(sid));
+      const doomed = live.filter((sid) => sid !== except);
+      await Promise.all(
+        doomed.map((sid) => {
+          const k = this.keys.key(sid);
+          this.refreshLog.forget(sid);
+          return this.write(
+            "destroyFor",
+            sid,
+            k,
+            (c) => c.unlink(k),
+            (p) => p.unlink(k),
+          );
+        }),
+      );
+      if (doomed.length > 0) {
+        this.counters.commands++;
+        await retrying(() => client.srem(index.key(user), ...doomed), this.retryWindowMs);
+      }
+      return doomed.length;
+    } catch (err) {
+      throw this.fail(err, "destroyFor");
+    }
+  }
+
+  private requireIndex(op: string): UserIndex {
+    if (!this.index) {
+      throw new ConfigurationError(
+        `\`${op}\` needs the per-user index: set the \`indexBy\` option, e.g. indexBy: (session) => session.userId`,
+      );
+    }
+    return this.index;
   }
 
   /** Counters since the store was created. */

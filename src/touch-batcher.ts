@@ -8,6 +8,8 @@ export type Done = (err: Error | null) => void;
 interface PendingTouch {
   key: string;
   seconds: number;
+  /** Only ever extend the TTL (EXPIRE ... GT): for keys shared by several sessions. */
+  extendOnly: boolean;
   waiters: Done[];
 }
 
@@ -35,14 +37,14 @@ export class TouchBatcher {
     private readonly retryWindowMs: number,
   ) {}
 
-  add(key: string, seconds: number, done: Done): void {
+  add(key: string, seconds: number, done: Done, extendOnly = false): void {
     const pending = this.queue.get(key);
     if (pending) {
-      pending.seconds = seconds;
+      pending.seconds = extendOnly ? Math.max(pending.seconds, seconds) : seconds;
       pending.waiters.push(done);
       this.counters.coalesced++;
     } else {
-      this.queue.set(key, { key, seconds, waiters: [done] });
+      this.queue.set(key, { key, seconds, extendOnly, waiters: [done] });
     }
     if (this.queue.size >= this.maxSize) this.flush();
     else if (!this.scheduled) {
@@ -89,7 +91,10 @@ export class TouchBatcher {
     for (let start = 0; start < group.length; start += this.maxSize) {
       const chunk = group.slice(start, start + this.maxSize);
       const pipeline = (client as Redis).pipeline();
-      for (const t of chunk) pipeline.expire(t.key, t.seconds);
+      for (const t of chunk) {
+        if (t.extendOnly) pipeline.expire(t.key, t.seconds, "GT");
+        else pipeline.expire(t.key, t.seconds);
+      }
       this.counters.pipelines++;
       this.counters.commands += chunk.length;
       let results: Array<[Error | null, unknown]> | null;
@@ -115,7 +120,11 @@ export class TouchBatcher {
   private async resendAlone(client: AnyClient, t: PendingTouch): Promise<void> {
     try {
       this.counters.commands++;
-      await retrying(() => client.expire(t.key, t.seconds), this.retryWindowMs);
+      await retrying(
+        () =>
+          t.extendOnly ? client.expire(t.key, t.seconds, "GT") : client.expire(t.key, t.seconds),
+        this.retryWindowMs,
+      );
       settle(t, null);
     } catch (err) {
       settle(t, err as Error);

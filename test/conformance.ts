@@ -380,6 +380,111 @@ export function conformanceSuite(getTarget: () => ConformanceTarget): void {
     });
   });
 
+  describe("per-user index", () => {
+    type U = Sess & { user?: string };
+    const as = (user: string | undefined, extra: Record<string, unknown> = {}) =>
+      session({ user, ...extra }) as U;
+
+    function indexed(prefix?: string): RedisStore {
+      return makeStore({
+        ...(prefix ? { prefix } : {}),
+        indexBy: (s: U) => s.user,
+      });
+    }
+
+    it("finds and destroys exactly one user's sessions, across store instances", async () => {
+      const a = indexed();
+      const prefix = prefixes.at(-1)!;
+      const b = indexed(prefix);
+      const c = indexed(prefix);
+      const stores = [a, b, c];
+      const annSids = Array.from({ length: 12 }, (_, i) => `ann-${i}`);
+      const bobSids = Array.from({ length: 5 }, (_, i) => `bob-${i}`);
+      await Promise.all(annSids.map((sid, i) => stores[i % 3]!.set(sid, as("ann"))));
+      await Promise.all(bobSids.map((sid, i) => stores[i % 3]!.set(sid, as("bob"))));
+      await a.set("anon", as(undefined));
+      expect((await b.idsFor("ann")).sort()).toEqual([...annSids].sort());
+      expect((await c.idsFor("bob")).sort()).toEqual([...bobSids].sort());
+      // Index keys live outside the session keyspace.
+      expect(await a.length()).toBe(annSids.length + bobSids.length + 1);
+      expect((await a.ids()).every((id) => !id.includes("ann") || annSids.includes(id))).toBe(true);
+      const destroyed = await c.destroyFor("ann", { except: "ann-3" });
+      expect(destroyed).toBe(annSids.length - 1);
+      expect(await a.idsFor("ann")).toEqual(["ann-3"]);
+      expect(await a.get("ann-3")).not.toBeNull();
+      expect(await a.get("ann-4")).toBeNull();
+      expect((await a.idsFor("bob")).length).toBe(bobSids.length);
+      expect(await a.get("anon")).not.toBeNull();
+      expect(await a.destroyFor("bob")).toBe(bobSids.length);
+      expect(await a.length()).toBe(2);
+    });
+
+    it("follows user changes, logouts and expiry", async () => {
+      const target = getTarget();
+      const store = indexed();
+      const prefix = prefixes.at(-1)!;
+      await store.set("s1", as("ann"));
+      await store.set("s2", as("ann"));
+      await store.set("s3", as("ann"));
+      await store.set("s4", as("ann"));
+      await store.set("s1", as("bob")); // moved to bob
+      await store.set("s2", as(undefined)); // logged out but session kept
+      await store.destroy("s3");
+      // s4 expires behind the store's back.
+      const key = keyOf(store, prefix, "s4");
+      await target.admin.pexpire(key, 1);
+      for (let i = 0; i < 200 && (await target.admin.exists(key)); i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(await store.idsFor("ann")).toEqual([]);
+      expect(await store.idsFor("bob")).toEqual(["s1"]);
+      // Stale entries were pruned from ann's index.
+      expect(await target.admin.scard(`idx:${prefix}{ann}`)).toBe(0);
+    });
+
+    it("gives the index key the TTL of the user's longest session, extended by touch", async () => {
+      const target = getTarget();
+      const store = indexed();
+      const prefix = prefixes.at(-1)!;
+      await store.set("short", session({ user: "cy" }, 60_000) as U);
+      await store.set("long", session({ user: "cy" }, 600_000) as U);
+      await store.set("short", session({ user: "cy" }, 60_000) as U); // must not shorten
+      const ttl = await target.admin.pttl(`idx:${prefix}{cy}`);
+      expect(ttl).toBeGreaterThan(590_000);
+      await store.touch("short", session({ user: "cy" }, 900_000) as U);
+      expect(await target.admin.pttl(`idx:${prefix}{cy}`)).toBeGreaterThan(890_000);
+    });
+
+    it("stays consistent under concurrent logins and logouts from many stores", async () => {
+      const first = indexed();
+      const prefix = prefixes.at(-1)!;
+      const stores = [first, ...Array.from({ length: 4 }, () => indexed(prefix))];
+      const ops: Promise<unknown>[] = [];
+      for (let i = 0; i < 200; i++) {
+        const store = stores[i % stores.length]!;
+        const sid = `c${i % 40}`;
+        ops.push(
+          i % 7 === 3 ? store.destroy(sid) : store.set(sid, as(i % 3 === 0 ? "dee" : "eve")),
+        );
+      }
+      await Promise.all(ops);
+      // The truth: every live session, by user.
+      const all = await first.all();
+      for (const user of ["dee", "eve"]) {
+        const expected = all
+          .filter((s) => (s as unknown as U).user === user)
+          .map((s) => s.id)
+          .sort();
+        expect((await stores[2]!.idsFor(user)).sort()).toEqual(expected);
+      }
+    });
+
+    it("refuses idsFor without indexBy, with a message that says how to turn it on", async () => {
+      const store = makeStore();
+      await expect(store.idsFor("x")).rejects.toThrow(/indexBy/);
+    });
+  });
+
   describe("bad values", () => {
     it("fails get with SessionDecodeError on corrupt bytes, and keeps working", async () => {
       const target = getTarget();
