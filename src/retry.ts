@@ -28,6 +28,7 @@ export async function retrying<T>(
   fn: () => Promise<T>,
   windowMs: number,
   stop: () => boolean = () => false,
+  onRetry?: (err: unknown) => void,
 ): Promise<T> {
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
@@ -35,6 +36,7 @@ export async function retrying<T>(
       return await fn();
     } catch (err) {
       if (!isRetryable(err) || stop() || Date.now() - started >= windowMs) throw err;
+      onRetry?.(err);
       await sleep(backoff(attempt));
     }
   }

@@ -6,6 +6,7 @@ import {
   DurableWriter,
   onlineReplicas,
   ReplicaTracker,
+  refreshSlots,
 } from "./durability.js";
 import {
   ConfigurationError,
@@ -32,7 +33,7 @@ import {
   reviveSession,
   type Serializer,
 } from "./serializer.js";
-import { type AnyClient, TopologyManager } from "./topology/manager.js";
+import { type AnyClient, isClusterClient, TopologyManager } from "./topology/manager.js";
 import { type ConnectionPlan, planConnection } from "./topology/plan.js";
 import { SentinelWatch } from "./topology/sentinel-watch.js";
 import { TouchBatcher } from "./touch-batcher.js";
@@ -253,6 +254,30 @@ export class RedisStore extends BaseStore {
     for (const id of now) known.add(id);
   }
 
+  /**
+   * Runs an idempotent command through a failover (see retry.ts). On a
+   * cluster each retry also asks for a fresh slot map: auto-pipelined
+   * commands that meet MOVED come back failed, and until the map changes
+   * they would be sent to the old owner again.
+   */
+  private retry<T>(fn: () => Promise<T>): Promise<T> {
+    return retrying(
+      fn,
+      this.retryWindowMs,
+      () => this.closing !== undefined,
+      (err) => {
+        const client = this.manager.client;
+        if (
+          client &&
+          isClusterClient(client) &&
+          /MOVED|ASK|CLUSTERDOWN|closed|ECONN/i.test(String(err))
+        ) {
+          refreshSlots(client);
+        }
+      },
+    );
+  }
+
   /** The client for a write: waits while a Sentinel failover is in progress. */
   private async writeConnection(): Promise<AnyClient> {
     const client = await this.connection();
@@ -278,11 +303,7 @@ export class RedisStore extends BaseStore {
     }
     const client = await this.writeConnection();
     this.counters.commands++;
-    await retrying(
-      () => plain(client),
-      this.retryWindowMs,
-      () => this.closing !== undefined,
-    );
+    await this.retry(() => plain(client));
   }
 
   private checkClusterPrefix(atConstruction: boolean): void {
@@ -385,10 +406,8 @@ export class RedisStore extends BaseStore {
       const client = await this.connection();
       const k = this.keys.key(sid);
       this.counters.commands++;
-      raw = await retrying<Buffer | string | null>(
-        () => (isBinarySerializer(this.serializer) ? client.getBuffer(k) : client.get(k)),
-        this.retryWindowMs,
-        () => this.closing !== undefined,
+      raw = await this.retry<Buffer | string | null>(() =>
+        isBinarySerializer(this.serializer) ? client.getBuffer(k) : client.get(k),
       );
     } catch (err) {
       throw this.fail(err, "get", sid, key);
@@ -426,10 +445,7 @@ export class RedisStore extends BaseStore {
         // missing from its user's index would survive "log out everywhere".
         const expireAt = ttl === undefined ? undefined : now + toExpireSeconds(ttl) * 1000;
         this.counters.commands += 3;
-        await retrying(
-          () => Promise.all(this.index!.add(client, user, sid, expireAt)),
-          this.retryWindowMs,
-        );
+        await this.retry(() => Promise.all(this.index!.add(client, user, sid, expireAt)));
       }
       if (ttl === undefined) {
         await this.write(
@@ -499,11 +515,11 @@ export class RedisStore extends BaseStore {
               if (indexKey) batcher.add(indexKey, seconds, () => {}, true);
             });
           } else {
-            await retrying(() => client.expire(k, seconds), this.retryWindowMs);
+            await this.retry(() => client.expire(k, seconds));
             if (indexKey) {
               const ik = indexKey;
               this.counters.commands++;
-              await retrying(() => client.expire(ik, seconds, "GT"), this.retryWindowMs);
+              await this.retry(() => client.expire(ik, seconds, "GT"));
             }
           }
           this.refreshLog.record(sid, now);
@@ -556,7 +572,7 @@ export class RedisStore extends BaseStore {
       if (user !== undefined) {
         const ik = this.index!.key(user);
         this.counters.commands++;
-        await retrying(() => client.srem(ik, sid), this.retryWindowMs);
+        await this.retry(() => client.srem(ik, sid));
       }
     } catch (err) {
       throw this.fail(err, "destroy", sid, key);
@@ -709,7 +725,7 @@ export class RedisStore extends BaseStore {
       );
       if (doomed.length > 0) {
         this.counters.commands++;
-        await retrying(() => client.srem(index.key(user), ...doomed), this.retryWindowMs);
+        await this.retry(() => client.srem(index.key(user), ...doomed));
       }
       return doomed.length;
     } catch (err) {

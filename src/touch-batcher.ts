@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
+import { refreshSlots } from "./durability.js";
 import { isRetryable, retrying } from "./retry.js";
 import { keySlot } from "./slot.js";
 import { type AnyClient, isClusterClient } from "./topology/manager.js";
@@ -124,6 +125,10 @@ export class TouchBatcher {
         () =>
           t.extendOnly ? client.expire(t.key, t.seconds, "GT") : client.expire(t.key, t.seconds),
         this.retryWindowMs,
+        undefined,
+        () => {
+          if (isClusterClient(client)) refreshSlots(client);
+        },
       );
       settle(t, null);
     } catch (err) {
