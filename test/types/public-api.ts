@@ -133,6 +133,10 @@ export async function promisesAndCallbacks(store: RedisStore): Promise<void> {
   await store.touch("sid", sess);
   await store.destroy("sid");
   await store.clear();
+
+  // The per-user index ("log out everywhere").
+  expectType<string[]>(await store.idsFor("alice"));
+  expectType<number>(await store.destroyFor("alice", { except: "current-sid" }));
   await store.close();
 
   // With a callback a method returns nothing: the result goes to the callback.
