@@ -12,6 +12,7 @@ export {
 export type {
   BatchOptions,
   ClusterGroupOptions,
+  CompatibleClient,
   DurabilityOptions,
   NodeAddress,
   RedisStoreOptions,

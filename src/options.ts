@@ -2,6 +2,18 @@ import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis";
 import type { Serializer } from "./serializer.js";
 import type { TtlOption } from "./ttl.js";
 
+/**
+ * A client of an ioredis-compatible library such as iovalkey, used through
+ * the ioredis API. Typed by shape so the public types do not depend on it.
+ */
+export interface CompatibleClient {
+  readonly status: string;
+  readonly options: object;
+  pipeline(...args: any[]): unknown;
+  getBuffer(...args: any[]): Promise<unknown>;
+  on(event: string | symbol, listener: (...args: any[]) => void): unknown;
+}
+
 /** A `host:port` string or an address object. */
 export type NodeAddress = string | { host: string; port?: number };
 
@@ -78,7 +90,7 @@ export interface BatchOptions {
 export interface RedisStoreOptions {
   // ---- where to connect (exactly one source) ----
   /** An existing ioredis (or iovalkey) `Redis` or `Cluster`. Not closed by the store unless `closeClient`. */
-  client?: Redis | Cluster;
+  client?: Redis | Cluster | CompatibleClient;
   /** Quit `client` on `close()`. Clients the store builds are always quit. @default false */
   closeClient?: boolean;
   /**

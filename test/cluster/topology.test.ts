@@ -90,7 +90,7 @@ describe("cluster topology", () => {
   it("accepts an iovalkey Cluster client", async () => {
     const client = new ValkeyCluster([{ host: seed().host, port: seed().port }]);
     clients.push(client);
-    const store = track(new RedisStore({ client: client as never, prefix: "valkey:" }));
+    const store = track(new RedisStore({ client, prefix: "valkey:" }));
     await exercise(store, 100);
     expect(store.topology).toBe("cluster");
   });

@@ -4,7 +4,7 @@
  * resolution, and used against a real Redis.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,8 +25,9 @@ function run(cmd: string, args: string[], cwd = app): string {
 
 beforeAll(async () => {
   topology = await startStandalone();
-  // `npm test` builds first; a lone `npm run test:standalone` may not have.
-  if (!existsSync(join(root, "dist/esm/index.js"))) run("npm", ["run", "build"], root);
+  // Always from fresh sources: a dist/ left from an older build would pass
+  // or fail for the wrong reasons.
+  run("npm", ["run", "build"], root);
   app = mkdtempSync(join(tmpdir(), "crha-pack-"));
   const packed = JSON.parse(
     execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", app], {

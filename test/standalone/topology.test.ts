@@ -59,7 +59,7 @@ describe("standalone topology", () => {
     const { host, port } = topology.node;
     for (const client of [new Redis({ host, port }), new ValkeyRedis({ host, port })]) {
       clients.push(client);
-      const store = new RedisStore({ client: client as never, prefix: "adopt:" });
+      const store = new RedisStore({ client, prefix: "adopt:" });
       await store.set("a", { cookie: {} } as never);
       expect(store.topology).toBe("standalone");
       await store.clear();

@@ -10,6 +10,7 @@ import express from "express";
 import session, { type SessionData, type Store } from "express-session";
 import Fastify from "fastify";
 import { Cluster, Redis } from "ioredis";
+import { Cluster as ValkeyCluster, Redis as ValkeyRedis } from "iovalkey";
 import {
   AuthenticationError,
   ConfigurationError,
@@ -186,4 +187,12 @@ export async function withFastify(): Promise<void> {
     store: new RedisStore({ url: "redis://127.0.0.1:6379" }),
     secret: "a secret with at least 32 characters in it",
   });
+}
+
+/** iovalkey (an ioredis fork) clients are accepted as they are, with no cast. */
+export function withIovalkey(): RedisStore[] {
+  return [
+    new RedisStore({ client: new ValkeyRedis() }),
+    new RedisStore({ client: new ValkeyCluster([{ host: "127.0.0.1", port: 7000 }]) }),
+  ];
 }
