@@ -3,7 +3,9 @@
  *
  *   REDIS_URL=redis-cluster://127.0.0.1:7000 npx tsx examples/express5.ts
  *
- * Routes: `/` counts your visits, `/login?user=<name>`, `/logout`.
+ * Routes: `/` counts your visits, `/login?user=<name>`, `/logout`, and
+ * `/logout-everywhere` ("sign out of all other devices", needs a store with
+ * `indexBy`, as created below).
  * In your app, import from "connect-redis-ha" instead of "../src/index.js".
  */
 import { pathToFileURL } from "node:url";
@@ -19,6 +21,9 @@ declare module "express-session" {
 }
 
 export const SESSION_COOKIE = "connect.sid";
+
+/** The per-user index key of a session: who is logged in, if anyone. */
+export const userOf = (session: { user?: string }) => session.user;
 
 export function createApp(store: RedisStore) {
   const app = express();
@@ -55,6 +60,17 @@ export function createApp(store: RedisStore) {
     });
   });
 
+  // "Sign out of all other devices": every session of this user except this one.
+  app.get("/logout-everywhere", async (req, res) => {
+    const user = req.session.user;
+    if (!user) {
+      res.status(401).json({ error: "Log in first: /login?user=<name>" });
+      return;
+    }
+    const signedOut = await store.destroyFor(user, { except: req.sessionID });
+    res.json({ user, signedOut });
+  });
+
   app.get("/logout", (req, res, next) => {
     req.session.destroy((err) => {
       if (err) return next(err);
@@ -68,7 +84,7 @@ export function createApp(store: RedisStore) {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   // REDIS_URL when set, else redis://127.0.0.1:6379; the topology is detected.
-  const store = new RedisStore();
+  const store = new RedisStore({ indexBy: userOf });
   const port = Number(process.env.PORT ?? 3000);
   const server = createApp(store).listen(port, "127.0.0.1", () => {
     console.log(`Express 5 example on http://127.0.0.1:${port}/`);

@@ -95,7 +95,8 @@ async function main(): Promise<void> {
   }
   const port = Number(process.env.PORT ?? 3000);
   const redis = await findRedis();
-  const store = new RedisStore({ url: redis.url });
+  // indexBy powers the Express example's /logout-everywhere route.
+  const store = new RedisStore({ url: redis.url, indexBy: (s: { user?: string }) => s.user });
   let http: Running | undefined;
   let stopping = false;
   const shutdown = async () => {

@@ -58,4 +58,31 @@ export function examplesSuite(getUrl: () => string): void {
       expect((await browser.get("/")).body).toEqual({ user: null, views: 1 });
     });
   });
+
+  it("examples/express5.ts signs a user out of every other device", async () => {
+    const store = new RedisStore({
+      url: getUrl(),
+      prefix: `example-${randomUUID().slice(0, 8)}:`,
+      indexBy: express5Example.userOf,
+    });
+    defer(() => store.close());
+    defer(() => store.clear());
+    const app = await startExample("express5", store);
+    defer(() => app.close());
+    const laptop = new CookieClient(app.url);
+    const phone = new CookieClient(app.url);
+    const tablet = new CookieClient(app.url);
+    const someoneElse = new CookieClient(app.url);
+    for (const device of [laptop, phone, tablet]) await device.get("/login?user=alice");
+    await someoneElse.get("/login?user=bob");
+    expect((await store.idsFor("alice")).length).toBe(3);
+
+    expect((await laptop.get("/logout-everywhere")).body).toEqual({ user: "alice", signedOut: 2 });
+    expect((await laptop.get("/")).body).toMatchObject({ user: "alice" });
+    expect((await phone.get("/")).body).toMatchObject({ user: null });
+    expect((await tablet.get("/")).body).toMatchObject({ user: null });
+    expect((await someoneElse.get("/")).body).toMatchObject({ user: "bob" });
+    expect(await store.idsFor("alice")).toHaveLength(1);
+    expect((await phone.get("/logout-everywhere")).status).toBe(401);
+  });
 }
