@@ -24,9 +24,10 @@ import {
   type TopologyName,
   validateOptions,
 } from "./options.js";
-import { retrying } from "./retry.js";
+import { isRetryable, retrying } from "./retry.js";
 import { deleteKeys, forEachBatch, readValues } from "./scan.js";
 import {
+  type BinarySerializer,
   isBinarySerializer,
   jsonSerializer,
   msgpackSerializer,
@@ -110,6 +111,8 @@ export class RedisStore extends BaseStore {
   private readonly disableTTL: boolean;
   private readonly disableTouch: boolean;
   private readonly serializer: Serializer;
+  /** The serializer when it is a built-in one (bytes in, bytes out), for the fast paths. */
+  private readonly binary: BinarySerializer | undefined;
   private readonly refreshLog: RefreshLog;
   private readonly batcher: TouchBatcher | undefined;
   private keys: KeyScheme;
@@ -142,6 +145,7 @@ export class RedisStore extends BaseStore {
     this.refreshLog = new RefreshLog((options.touchAfter ?? defaults.touchAfter) * 1000);
     const s = options.serializer ?? defaults.serializer;
     this.serializer = s === "msgpack" ? msgpackSerializer : s === "json" ? jsonSerializer : s;
+    this.binary = isBinarySerializer(this.serializer) ? this.serializer : undefined;
     this.keys = createKeyScheme(this.prefix, this.hashTagOption ?? false);
     if (options.indexBy) {
       this.index = new UserIndex(options.indexPrefix ?? `idx:${this.prefix}`, options.indexBy);
@@ -370,18 +374,28 @@ export class RedisStore extends BaseStore {
   }
 
   private async decode(sid: string, key: string, raw: Buffer | string): Promise<SessionData> {
+    if (this.binary) return this.decodeBinary(this.binary, sid, key, raw as Buffer);
     let value: unknown;
     try {
-      value = isBinarySerializer(this.serializer)
-        ? this.serializer.decode(raw as Buffer)
-        : await this.serializer.parse(raw as string);
+      value = await this.serializer.parse(raw as string);
     } catch (err) {
-      throw new SessionDecodeError(
-        `The value stored at "${key}" for session "${sid}" could not be decoded (${(err as Error).message}). ` +
-          "Delete the key or fix the serializer.",
-        { sid, key, cause: err },
-      );
+      throw decodeError(sid, key, err);
     }
+    return this.asSession(sid, key, value);
+  }
+
+  /** Synchronous decode with a built-in serializer: no extra promise on the hot path. */
+  private decodeBinary(serializer: BinarySerializer, sid: string, key: string, raw: Buffer) {
+    let value: unknown;
+    try {
+      value = serializer.decode(raw);
+    } catch (err) {
+      throw decodeError(sid, key, err);
+    }
+    return this.asSession(sid, key, value);
+  }
+
+  private asSession(sid: string, key: string, value: unknown): SessionData {
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       throw new SessionDecodeError(
         `The value stored at "${key}" for session "${sid}" decoded to ${value === null ? "null" : typeof value}, not a session object`,
@@ -396,7 +410,37 @@ export class RedisStore extends BaseStore {
   override get(sid: string): Promise<SessionData | null>;
   override get(sid: string, cb: Callback<SessionData | null>): void;
   override get(sid: string, cb?: Callback<SessionData | null>): any {
-    return settle(this.doGet(sid), cb);
+    return settle(this.fastGet(sid), cb);
+  }
+
+  /**
+   * The common case in one promise chain: client known, built-in serializer.
+   * Anything else, and any retryable failure, takes the general path.
+   */
+  private fastGet(sid: string): Promise<SessionData | null> {
+    const client = this.readyClient();
+    const binary = this.binary;
+    if (client === undefined || binary === undefined) return this.doGet(sid);
+    const key = this.keys.key(sid);
+    this.counters.commands++;
+    return client.getBuffer(key).then(
+      (raw) => {
+        if (raw === null) return null;
+        try {
+          return this.decodeBinary(binary, sid, key, raw);
+        } catch (err) {
+          throw this.fail(err, "get", sid, key);
+        }
+      },
+      (err) =>
+        isRetryable(err) ? this.doGet(sid) : Promise.reject(this.fail(err, "get", sid, key)),
+    );
+  }
+
+  /** The client when it is known and usable now; undefined sends callers down the general path. */
+  private readyClient(): AnyClient | undefined {
+    if (this.closing || this.configError) return undefined;
+    return this.manager.client;
   }
 
   private async doGet(sid: string): Promise<SessionData | null> {
@@ -423,7 +467,36 @@ export class RedisStore extends BaseStore {
   override set(sid: string, sess: SessionData): Promise<void>;
   override set(sid: string, sess: SessionData, cb: Callback<void>): void;
   override set(sid: string, sess: SessionData, cb?: Callback<void>): any {
-    return settle(this.doSet(sid, sess), cb);
+    return settle(this.fastSet(sid, sess), cb);
+  }
+
+  /** A plain SET when nothing else has to happen (no durability, no index, no destroy). */
+  private fastSet(sid: string, sess: SessionData): Promise<void> {
+    const client = this.readyClient();
+    if (client === undefined || this.durableWriter || this.index || this.watch?.holding) {
+      return this.doSet(sid, sess);
+    }
+    const key = this.keys.key(sid);
+    let ttl: number | undefined;
+    let value: string | Uint8Array;
+    try {
+      ttl = this.disableTTL ? undefined : this.seconds(sid, sess);
+      if (ttl !== undefined && ttl <= 0) return this.doSet(sid, sess);
+      value = this.encode(sid, sess);
+    } catch (err) {
+      return Promise.reject(this.fail(err, "set", sid, key));
+    }
+    const now = Date.now();
+    this.counters.commands++;
+    const sent =
+      ttl === undefined
+        ? client.set(key, value as string)
+        : client.set(key, value as string, "EX", toExpireSeconds(ttl));
+    return sent.then(
+      () => this.refreshLog.record(sid, now),
+      (err) =>
+        isRetryable(err) ? this.doSet(sid, sess) : Promise.reject(this.fail(err, "set", sid, key)),
+    );
   }
 
   private async doSet(sid: string, sess: SessionData): Promise<void> {
@@ -474,6 +547,28 @@ export class RedisStore extends BaseStore {
   override touch(sid: string, sess: SessionData): Promise<void>;
   override touch(sid: string, sess: SessionData, cb: Callback<void>): void;
   override touch(sid: string, sess: SessionData, cb?: Callback<void>): any {
+    // express-session passes a callback: hand it straight to the batcher, no promise needed.
+    if (typeof cb === "function" && this.batcher && this.readyClient() && !this.index) {
+      if (this.disableTTL || this.disableTouch) return void cb(null);
+      const now = Date.now();
+      if (this.refreshLog.fresh(sid, now)) {
+        this.counters.skipped++;
+        return void cb(null);
+      }
+      const key = this.keys.key(sid);
+      let seconds: number;
+      try {
+        seconds = toExpireSeconds(this.seconds(sid, sess));
+      } catch (err) {
+        return void cb(this.fail(err, "touch", sid, key));
+      }
+      this.batcher.add(key, seconds, (err) => {
+        if (err) return cb(this.fail(err, "touch", sid, key));
+        this.refreshLog.record(sid, now);
+        cb(null);
+      });
+      return undefined;
+    }
     return settle(this.doTouch(sid, sess), cb);
   }
 
@@ -551,7 +646,28 @@ export class RedisStore extends BaseStore {
   override destroy(sid: string): Promise<void>;
   override destroy(sid: string, cb: Callback<void>): void;
   override destroy(sid: string, cb?: Callback<void>): any {
-    return settle(this.doDestroy(sid), cb);
+    return settle(this.fastDestroy(sid), cb);
+  }
+
+  /**
+   * UNLINK sent synchronously when nothing else has to happen, like fastSet:
+   * calls made in order reach Redis in order, so a destroy between two sets
+   * of one sid lands between them.
+   */
+  private fastDestroy(sid: string): Promise<void> {
+    const client = this.readyClient();
+    if (client === undefined || this.durableWriter || this.index || this.watch?.holding) {
+      return this.doDestroy(sid);
+    }
+    const key = this.keys.key(sid);
+    this.counters.commands++;
+    return client.unlink(key).then(
+      () => this.refreshLog.forget(sid),
+      (err) =>
+        isRetryable(err)
+          ? this.doDestroy(sid)
+          : Promise.reject(this.fail(err, "destroy", sid, key)),
+    );
   }
 
   private async doDestroy(sid: string): Promise<void> {
@@ -766,6 +882,14 @@ export class RedisStore extends BaseStore {
     }
     return this.closing;
   }
+}
+
+function decodeError(sid: string, key: string, err: unknown): SessionDecodeError {
+  return new SessionDecodeError(
+    `The value stored at "${key}" for session "${sid}" could not be decoded (${(err as Error).message}). ` +
+      "Delete the key or fix the serializer.",
+    { sid, key, cause: err },
+  );
 }
 
 function closedError(): RedisStoreError {
