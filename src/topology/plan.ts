@@ -80,7 +80,7 @@ function applyTopology(
   );
 }
 
-function fromUrl(url: string, option: string): ConnectionPlan {
+function fromUrl(url: string, option: string, redisOptions?: RedisOptions): ConnectionPlan {
   const parsed = parseUrl(url);
   const node = withTls(credentials(parsed), parsed.tls || undefined);
   if (parsed.db !== undefined) node.db = parsed.db;
@@ -94,7 +94,9 @@ function fromUrl(url: string, option: string): ConnectionPlan {
           "add it as the fragment (redis-sentinel://host:26379#mymaster) or as ?name=mymaster",
       );
     }
-    const sentinel = withTls(credentials({}), parsed.tls || undefined);
+    // The sentinels speak TLS with the data nodes' settings (`redisOptions.tls`,
+    // its CA above all) unless `redisOptions.sentinelTLS` says otherwise.
+    const sentinel = withTls(credentials({}), parsed.tls ? (redisOptions?.tls ?? true) : undefined);
     return {
       kind: "sentinel",
       sentinels: parsed.hosts,
@@ -117,7 +119,9 @@ export function planConnection(
   env: NodeJS.ProcessEnv = process.env,
 ): ConnectionPlan {
   const topology = opts.topology ?? defaults.topology;
-  if (opts.url !== undefined) return applyTopology(fromUrl(opts.url, "url"), topology, "`url`");
+  if (opts.url !== undefined) {
+    return applyTopology(fromUrl(opts.url, "url", opts.redisOptions), topology, "`url`");
+  }
   if (opts.cluster) {
     const c = opts.cluster;
     const plan: ConnectionPlan = {
@@ -136,7 +140,8 @@ export function planConnection(
         username?: string;
         password?: string;
       }),
-      s.sentinelTLS ?? s.tls,
+      // Unset, it follows the data nodes' TLS, which `redisOptions.tls` refines.
+      s.sentinelTLS ?? (s.tls === undefined ? undefined : (opts.redisOptions?.tls ?? s.tls)),
     );
     const plan: ConnectionPlan = {
       kind: "sentinel",
@@ -175,7 +180,7 @@ export function planConnection(
   }
   const fromEnv = env.REDIS_URL;
   const url = fromEnv && fromEnv.trim() !== "" ? fromEnv : defaults.defaultUrl;
-  const plan = fromUrl(url, fromEnv ? "REDIS_URL" : "url");
+  const plan = fromUrl(url, fromEnv ? "REDIS_URL" : "url", opts.redisOptions);
   // Credentials and TLS given at the top level still apply to an address from the environment.
   const extra = withTls(
     credentials({ username: opts.username, password: opts.password ?? opts.pass } as {

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from "node:tls";
 import { Redis } from "ioredis";
 import type { Addr } from "./types.js";
 
@@ -5,6 +6,8 @@ import type { Addr } from "./types.js";
 export interface AdminTarget extends Addr {
   username?: string | undefined;
   password?: string | undefined;
+  /** Set for a node that serves TLS only. */
+  tls?: ConnectionOptions | undefined;
 }
 
 /** @default 1500 */
@@ -30,6 +33,7 @@ export class AdminPool {
         port: target.port,
         username: target.username,
         password: target.password,
+        tls: target.tls,
         // RESP2 keeps reply shapes plain (INFO as a string, SENTINEL as flat arrays).
         protocol: 2,
         lazyConnect: true,

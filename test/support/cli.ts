@@ -21,6 +21,7 @@ Options:
   --user <name>             ACL user (with --password); the default user is turned off
   --sentinel-password <pw>  password of the sentinels
   --master-name <name>      sentinel master name (default mymaster)
+  --tls                     serve TLS only, with a CA made for this run (its path is printed)
   -h, --help                this text
 `;
 
@@ -40,6 +41,7 @@ const { values, positionals } = (() => {
         user: { type: "string" },
         "sentinel-password": { type: "string" },
         "master-name": { type: "string" },
+        tls: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -148,6 +150,7 @@ try {
     user: values.user,
     sentinelPassword: values["sentinel-password"],
     masterName: values["master-name"],
+    tls: values.tls,
   });
   const lines =
     topology.kind === "standalone"
@@ -161,8 +164,16 @@ try {
       ...lines,
       "",
       `URL for the store:  ${topology.url}`,
-      "Run the tests against it:",
-      `  ${TOPOLOGY_ENV[kind]}='${topology.url}' npm run test:${kind}`,
+      ...(topology.tls
+        ? [
+            `CA certificate:     ${topology.tls.caFile} (redisOptions: { tls: { ca } })`,
+            // The suites' clients take no CA from the environment; TLS tests start their own servers.
+            "The test suites cannot run against a TLS topology from the environment.",
+          ]
+        : [
+            "Run the tests against it:",
+            `  ${TOPOLOGY_ENV[kind]}='${topology.url}' npm run test:${kind}`,
+          ]),
       "",
       "Ctrl-C stops every server above.",
       "",

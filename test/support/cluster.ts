@@ -9,7 +9,9 @@ import {
   dataAuthConfig,
   launchNode,
   type ServerOptions,
+  scheme,
   topologyDir,
+  topologyTls,
   userInfo,
   validateServerOptions,
 } from "./config.js";
@@ -17,6 +19,7 @@ import { LOCALHOST, reservePort } from "./ports.js";
 import { findOnPath } from "./process.js";
 import type { ManagedNode } from "./remote.js";
 import { teardown } from "./teardown.js";
+import type { TlsMaterial } from "./tls.js";
 import type {
   Addr,
   ClusterTopology,
@@ -100,9 +103,10 @@ export async function startNativeCluster(opts: ClusterOptions = {}): Promise<Clu
   const timeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const dir = topologyDir("cluster");
   const admin = new AdminPool();
-  const auth = dataAuth(opts);
   const stop = teardown(dir, admin);
   try {
+    const tls = await topologyTls(opts, dir);
+    const auth = dataAuth(opts, tls);
     const nodes = await Promise.all(
       Array.from({ length: NODES }, (_, index) => {
         const nodeDir = join(dir, `node-${index}`);
@@ -111,7 +115,7 @@ export async function startNativeCluster(opts: ClusterOptions = {}): Promise<Clu
           dir: nodeDir,
           context: { role: "cluster", index },
           config: async (port) => [
-            ...baseConfig(port, nodeDir),
+            ...baseConfig(port, nodeDir, tls),
             ...dataAuthConfig(opts),
             "cluster-enabled yes",
             "cluster-config-file nodes.conf",
@@ -121,6 +125,8 @@ export async function startNativeCluster(opts: ClusterOptions = {}): Promise<Clu
             // Nodes bind 127.0.0.1 only, so that is the address to gossip and redirect to.
             `cluster-announce-ip ${LOCALHOST}`,
             "cluster-replica-no-failover no",
+            // The bus between nodes (and MIGRATE) speaks TLS too.
+            ...(tls ? ["tls-cluster yes"] : []),
           ],
           opts,
           args: opts.extraArgs,
@@ -136,6 +142,7 @@ export async function startNativeCluster(opts: ClusterOptions = {}): Promise<Clu
       redisCli,
       [
         ...(opts.user ? ["--user", opts.user] : []),
+        ...(tls ? ["--tls", "--cacert", tls.caFile] : []),
         "--cluster",
         "create",
         ...nodes.map((n) => `${n.host}:${n.port}`),
@@ -159,7 +166,8 @@ export async function startNativeCluster(opts: ClusterOptions = {}): Promise<Clu
       controllable: true,
       nodes,
       admin,
-      url: clusterUrl(auth, nodes),
+      url: clusterUrl(auth, nodes, tls !== undefined),
+      tls,
       stop: stop.run,
     });
     await topology.waitForFormation(timeoutMs);
@@ -173,8 +181,9 @@ export async function startNativeCluster(opts: ClusterOptions = {}): Promise<Clu
 export function clusterUrl(
   auth: { username?: string | undefined; password?: string | undefined },
   nodes: Addr[],
+  tls = false,
 ): string {
-  return `redis-cluster://${userInfo(auth)}${nodes.map((n) => `${n.host}:${n.port}`).join(",")}`;
+  return `${scheme("-cluster", tls)}://${userInfo(auth)}${nodes.map((n) => `${n.host}:${n.port}`).join(",")}`;
 }
 
 export interface ClusterGroupInit {
@@ -183,6 +192,7 @@ export interface ClusterGroupInit {
   nodes: ManagedNode[];
   admin: AdminPool;
   url: string;
+  tls?: TlsMaterial | undefined;
   stop: () => Promise<void>;
   /** Makes a handle for a node the cluster reports but the group did not know; without it such a node is an error. */
   adopt?: (addr: Addr) => ManagedNode;
@@ -195,6 +205,7 @@ export class ClusterGroup implements ClusterTopology {
   readonly controllable: boolean;
   readonly nodes: ManagedNode[];
   readonly url: string;
+  readonly tls: TlsMaterial | undefined;
   readonly stop: () => Promise<void>;
   private readonly admin: AdminPool;
   private readonly adopt: ((addr: Addr) => ManagedNode) | undefined;
@@ -211,6 +222,7 @@ export class ClusterGroup implements ClusterTopology {
     this.nodes = init.nodes;
     this.admin = init.admin;
     this.url = init.url;
+    this.tls = init.tls;
     this.stop = init.stop;
     this.adopt = init.adopt;
   }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { AdminPool, AdminTarget } from "./admin.js";
 import { LOCALHOST, reservePort } from "./ports.js";
 import { RedisProcess, runDir } from "./process.js";
+import { createTlsMaterial, type TlsMaterial } from "./tls.js";
 
 /** What a `configure` hook is told about the node it configures. */
 export interface NodeContext {
@@ -26,6 +27,15 @@ export interface ServerOptions {
    * connects without credentials. Requires `password`.
    */
   user?: string;
+  /**
+   * Serve TLS only: every node (sentinels included) gets `port 0` and a
+   * `tls-port`, with a CA and server certificate made by `openssl` for this
+   * topology; replication, the cluster bus and sentinel links use TLS too.
+   * URLs become `rediss://`, `rediss-sentinel://`, `rediss-cluster://`, and the
+   * topology's `tls.ca` is the CA a client must trust.
+   * @default false
+   */
+  tls?: boolean;
   /** Command-line arguments for every data node, after its config file: `["--maxmemory", "64mb"]`. */
   extraArgs?: string[];
   /** Extra redis.conf lines per node (sentinels included); later lines win over the harness's. */
@@ -46,8 +56,21 @@ export function validateServerOptions(opts: ServerOptions): void {
 }
 
 /** What a client (and the harness's admin connections) must send to a data node. */
-export function dataAuth(opts: ServerOptions): Omit<AdminTarget, "host" | "port"> {
-  return { username: opts.user, password: opts.password };
+export function dataAuth(
+  opts: ServerOptions,
+  tls?: TlsMaterial,
+): Omit<AdminTarget, "host" | "port"> {
+  return { username: opts.user, password: opts.password, ...clientTls(tls) };
+}
+
+/** The `tls` connection option for the harness's own connections to a TLS node. */
+export function clientTls(tls: TlsMaterial | undefined): Pick<AdminTarget, "tls"> {
+  return tls ? { tls: { ca: tls.ca } } : {};
+}
+
+/** `redis` or `rediss`, `redis-sentinel` or `rediss-sentinel`, ... */
+export function scheme(kind: "" | "-sentinel" | "-cluster", tls: boolean): string {
+  return `${tls ? "rediss" : "redis"}${kind}`;
 }
 
 /** `user:pass@` for URLs; empty without a password. */
@@ -65,11 +88,11 @@ export function quote(value: string): string {
  * files Redis insists on (nodes.conf, replication transfers): tests restart
  * nodes, they never expect data to survive a kill.
  *
- * TLS would slot in here: `port 0`, `tls-port`, cert paths, and `rediss` URLs.
+ * With `tls` the node listens on `port` with TLS only.
  */
-export function baseConfig(port: number, dir: string): string[] {
+export function baseConfig(port: number, dir: string, tls?: TlsMaterial): string[] {
   return [
-    `port ${port}`,
+    ...listenConfig(port, tls),
     `bind ${LOCALHOST}`,
     `dir ${quote(dir)}`,
     `logfile ${quote(join(dir, "redis.log"))}`,
@@ -82,6 +105,22 @@ export function baseConfig(port: number, dir: string): string[] {
     "repl-diskless-sync-delay 0",
     // Lets later tests freeze a node from inside (DEBUG SLEEP) without a signal.
     "enable-debug-command local",
+  ];
+}
+
+/** The listening port: plain, or TLS only (`port 0` turns the plain listener off). */
+export function listenConfig(port: number, tls: TlsMaterial | undefined): string[] {
+  if (!tls) return [`port ${port}`];
+  return [
+    "port 0",
+    `tls-port ${port}`,
+    `tls-cert-file ${quote(tls.certFile)}`,
+    `tls-key-file ${quote(tls.keyFile)}`,
+    `tls-ca-cert-file ${quote(tls.caFile)}`,
+    // Clients prove who they are with passwords here; client certificates would be another test.
+    "tls-auth-clients no",
+    // Replication links, and a sentinel's links to nodes and to its peers, speak TLS too.
+    "tls-replication yes",
   ];
 }
 
@@ -147,6 +186,14 @@ export async function launchNode(spec: LaunchSpec): Promise<RedisProcess> {
       if (!portTaken || attempt >= 5) throw error;
     }
   }
+}
+
+/** Certificates for a topology started with `tls: true`, made once in its dir; else undefined. */
+export async function topologyTls(
+  opts: ServerOptions,
+  dir: string,
+): Promise<TlsMaterial | undefined> {
+  return opts.tls ? createTlsMaterial(join(dir, "tls")) : undefined;
 }
 
 /** A fresh directory for one topology inside this run's dir. */

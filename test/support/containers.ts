@@ -31,6 +31,11 @@ export async function startContainerStandalone(
   opts: StandaloneOptions = {},
 ): Promise<StandaloneTopology> {
   validateServerOptions(opts);
+  if (opts.tls) {
+    throw new TypeError(
+      "The containers provider does not support `tls`; install redis-server to run TLS tests",
+    );
+  }
   if (opts.configure) {
     throw new TypeError("The containers provider does not support `configure`; use `extraArgs`");
   }

@@ -19,6 +19,7 @@ export { IMAGE_ENV } from "./containers.js";
 export { SENTINEL_PASSWORD_ENV, TOPOLOGY_ENV } from "./env-provider.js";
 export type { SentinelOptions } from "./sentinel.js";
 export type { StandaloneOptions } from "./standalone.js";
+export type { TlsMaterial } from "./tls.js";
 export type {
   Addr,
   ClusterTopology,
@@ -54,6 +55,7 @@ const SERVER_SHAPING = [
   "downAfterMs",
   "failoverTimeoutMs",
   "nodeTimeoutMs",
+  "tls",
 ] as const;
 
 function shapesServers(opts: object): boolean {

@@ -2,19 +2,24 @@ import { join } from "node:path";
 import { AdminPool, type AdminTarget, pairsToRecord } from "./admin.js";
 import {
   baseConfig,
+  clientTls,
   DEFAULT_START_TIMEOUT_MS,
   dataAuth,
   dataAuthConfig,
   launchNode,
+  listenConfig,
   quote,
   type ServerOptions,
+  scheme,
   topologyDir,
+  topologyTls,
   userInfo,
   validateServerOptions,
 } from "./config.js";
 import { LOCALHOST } from "./ports.js";
 import type { ManagedNode } from "./remote.js";
 import { teardown } from "./teardown.js";
+import type { TlsMaterial } from "./tls.js";
 import type { Addr, NodeHandle, ProviderName, SentinelTopology } from "./types.js";
 import { waitFor } from "./wait.js";
 
@@ -50,9 +55,13 @@ export async function startNativeSentinel(opts: SentinelOptions = {}): Promise<S
   const timeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const dir = topologyDir("sentinel");
   const admin = new AdminPool();
-  const auth = dataAuth(opts);
-  const sentinelAuth = { password: opts.sentinelPassword };
   const stop = teardown(dir, admin);
+  const tls = await topologyTls(opts, dir).catch(async (error: unknown) => {
+    await stop.run();
+    throw error;
+  });
+  const auth = dataAuth(opts, tls);
+  const sentinelAuth = { password: opts.sentinelPassword, ...clientTls(tls) };
 
   const dataNode = (role: "master" | "replica", index: number, master?: Addr) => {
     const label = role === "master" ? "master" : `replica ${index}`;
@@ -62,7 +71,7 @@ export async function startNativeSentinel(opts: SentinelOptions = {}): Promise<S
       dir: nodeDir,
       context: { role, index },
       config: (port) => [
-        ...baseConfig(port, nodeDir),
+        ...baseConfig(port, nodeDir, tls),
         ...dataAuthConfig(opts),
         ...(master ? [`replicaof ${master.host} ${master.port}`] : []),
       ],
@@ -101,7 +110,7 @@ export async function startNativeSentinel(opts: SentinelOptions = {}): Promise<S
           label: `sentinel ${index}`,
           dir: nodeDir,
           context: { role: "sentinel", index },
-          config: (port) => sentinelConfig(port, nodeDir, master, masterName, opts),
+          config: (port) => sentinelConfig(port, nodeDir, master, masterName, opts, tls),
           opts,
           args: ["--sentinel"],
           auth: sentinelAuth,
@@ -119,7 +128,8 @@ export async function startNativeSentinel(opts: SentinelOptions = {}): Promise<S
       sentinels,
       dataNodes: [master, ...replicas],
       admin,
-      url: sentinelUrl(auth, sentinels, masterName),
+      url: sentinelUrl(auth, sentinels, masterName, tls !== undefined),
+      tls,
       stop: stop.run,
     });
     await topology.waitForSentinels(master, timeoutMs);
@@ -136,9 +146,10 @@ function sentinelConfig(
   master: Addr,
   name: string,
   opts: SentinelOptions,
+  tls: TlsMaterial | undefined,
 ): string[] {
   const lines = [
-    `port ${port}`,
+    ...listenConfig(port, tls),
     `bind ${LOCALHOST}`,
     `dir ${quote(dir)}`,
     `logfile ${quote(join(dir, "redis.log"))}`,
@@ -165,9 +176,10 @@ export function sentinelUrl(
   auth: { username?: string | undefined; password?: string | undefined },
   sentinels: Addr[],
   masterName: string,
+  tls = false,
 ): string {
   const hosts = sentinels.map((s) => `${s.host}:${s.port}`).join(",");
-  return `redis-sentinel://${userInfo(auth)}${hosts}#${encodeURIComponent(masterName)}`;
+  return `${scheme("-sentinel", tls)}://${userInfo(auth)}${hosts}#${encodeURIComponent(masterName)}`;
 }
 
 export interface SentinelGroupInit {
@@ -178,6 +190,7 @@ export interface SentinelGroupInit {
   dataNodes: ManagedNode[];
   admin: AdminPool;
   url: string;
+  tls?: TlsMaterial | undefined;
   stop: () => Promise<void>;
   /** Makes a handle for a data node the sentinels name but the group did not know; without it such a node is an error. */
   adopt?: (addr: Addr) => ManagedNode;
@@ -192,6 +205,7 @@ export class SentinelGroup implements SentinelTopology {
   readonly sentinels: ManagedNode[];
   readonly dataNodes: ManagedNode[];
   readonly url: string;
+  readonly tls: TlsMaterial | undefined;
   readonly stop: () => Promise<void>;
   private readonly admin: AdminPool;
   private readonly adopt: ((addr: Addr) => ManagedNode) | undefined;
@@ -204,6 +218,7 @@ export class SentinelGroup implements SentinelTopology {
     this.dataNodes = init.dataNodes;
     this.admin = init.admin;
     this.url = init.url;
+    this.tls = init.tls;
     this.stop = init.stop;
     this.adopt = init.adopt;
   }

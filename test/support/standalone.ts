@@ -7,7 +7,9 @@ import {
   dataAuthConfig,
   launchNode,
   type ServerOptions,
+  scheme,
   topologyDir,
+  topologyTls,
   userInfo,
   validateServerOptions,
 } from "./config.js";
@@ -23,14 +25,15 @@ export async function startNativeStandalone(
   validateServerOptions(opts);
   const dir = topologyDir("standalone");
   const admin = new AdminPool();
-  const auth = dataAuth(opts);
   const stop = teardown(dir, admin);
   try {
+    const tls = await topologyTls(opts, dir);
+    const auth = dataAuth(opts, tls);
     const node = await launchNode({
       label: "standalone node",
       dir: join(dir, "node"),
       context: { role: "standalone", index: 0 },
-      config: (port) => [...baseConfig(port, join(dir, "node")), ...dataAuthConfig(opts)],
+      config: (port) => [...baseConfig(port, join(dir, "node"), tls), ...dataAuthConfig(opts)],
       opts,
       args: opts.extraArgs,
       auth,
@@ -42,8 +45,9 @@ export async function startNativeStandalone(
       kind: "standalone",
       provider: "native",
       controllable: true,
-      url: `redis://${userInfo(auth)}${node.host}:${node.port}`,
+      url: `${scheme("", tls !== undefined)}://${userInfo(auth)}${node.host}:${node.port}`,
       node,
+      tls,
       stop: stop.run,
     };
   } catch (error) {

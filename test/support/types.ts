@@ -1,3 +1,7 @@
+import type { TlsMaterial } from "./tls.js";
+
+export type { TlsMaterial } from "./tls.js";
+
 export type TopologyKind = "standalone" | "sentinel" | "cluster";
 
 /** Which source provided a topology; see README "Providers". */
@@ -33,6 +37,11 @@ interface TopologyBase {
   provider: ProviderName;
   /** False when the processes are not ours to kill/pause/restart (env or containers). */
   controllable: boolean;
+  /**
+   * The CA and certificate files when the topology was started with `tls: true`
+   * (its URL then says `rediss`); pass `{ ca: tls.ca }` as the client's `tls`.
+   */
+  tls?: TlsMaterial | undefined;
   /** Stops every process this topology started and removes its files. Idempotent. */
   stop(): Promise<void>;
 }
