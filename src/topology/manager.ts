@@ -235,6 +235,10 @@ export class TopologyManager {
       this.onReady();
     };
     const onDown = () => this.armGrace();
+    const onEnd = () => {
+      this.armGrace();
+      this.revive(client);
+    };
     const onError = (err: Error) => {
       this.onClientError(err);
       // Only on clients the store built: an adopted client's queue holds its owner's commands too.
@@ -242,18 +246,42 @@ export class TopologyManager {
     };
     client.on("ready", onReady);
     client.on("close", onDown);
-    client.on("end", onDown);
+    client.on("end", onEnd);
     client.on("reconnecting", onDown);
     client.on("error", onError);
     const off = () => {
       client.off("ready", onReady);
       client.off("close", onDown);
-      client.off("end", onDown);
+      client.off("end", onEnd);
       client.off("reconnecting", onDown);
       client.off("error", onError);
     };
     this.detach.push(off);
     return off;
+  }
+
+  /**
+   * Reconnects a client of ours that gave up. ioredis 6 ends a Sentinel
+   * client for good when its failover detector (still subscribed from the
+   * previous connection) sees +switch-master while a reconnect attempt is
+   * resolving the master: connect() then throws "Connection is closed" and
+   * the client goes to "end". Seen in 1 of 3 master kills here; the store
+   * stayed disconnected until restarted. A client the user passed in, or
+   * one whose retry strategy the user chose, is theirs to manage.
+   */
+  private revive(client: AnyClient): void {
+    if (this.closed || this.opts.client !== undefined || client !== this.client) return;
+    // A retry strategy of the user's that returned null meant "stop": respect it.
+    const given = this.opts.redisOptions ?? {};
+    if (given.retryStrategy !== undefined || given.sentinelRetryStrategy !== undefined) return;
+    const timer = setTimeout(() => {
+      if (!this.closed && client === this.client && client.status === "end") {
+        client.connect().catch(() => {
+          // A failed attempt ends in "end" again, which schedules the next one.
+        });
+      }
+    }, 100);
+    timer.unref();
   }
 
   private onReady(): void {

@@ -58,7 +58,7 @@ export class SentinelWatch {
     };
     if (o.sentinelUsername) base.username = o.sentinelUsername;
     if (o.sentinelPassword) base.password = o.sentinelPassword;
-    if (o.enableTLSForSentinelMode && o.sentinelTLS) base.tls = o.sentinelTLS;
+    if (o.sentinelTLS) base.tls = o.sentinelTLS;
     for (const s of sentinels) {
       const sub = new RedisClient({ ...base, host: s.host ?? "127.0.0.1", port: s.port ?? 26379 });
       sub.on("error", () => {
