@@ -4,7 +4,16 @@
  * resolution, and used against a real Redis.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,11 +32,22 @@ function run(cmd: string, args: string[], cwd = app): string {
   return r.stdout;
 }
 
+/** True when dist/ was built after the last change to any file in src/. */
+function buildIsFresh(): boolean {
+  const built = join(root, "dist/cjs/index.js");
+  if (!existsSync(built)) return false;
+  const builtAt = statSync(built).mtimeMs;
+  const newest = readdirSync(join(root, "src"), { recursive: true })
+    .map((f) => statSync(join(root, "src", String(f))).mtimeMs)
+    .reduce((a, b) => Math.max(a, b), 0);
+  return builtAt > newest;
+}
+
 beforeAll(async () => {
   topology = await startStandalone();
-  // Always from fresh sources: a dist/ left from an older build would pass
-  // or fail for the wrong reasons.
-  run("npm", ["run", "build"], root);
+  // From fresh sources only: a dist/ older than src/ would pass or fail for
+  // the wrong reasons. `npm test` has just built; a lone suite run may not have.
+  if (!buildIsFresh()) run("npm", ["run", "build"], root);
   app = mkdtempSync(join(tmpdir(), "crha-pack-"));
   const packed = JSON.parse(
     execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", app], {
