@@ -473,29 +473,53 @@ export class RedisStore extends BaseStore {
   /** A plain SET when nothing else has to happen (no durability, no index, no destroy). */
   private fastSet(sid: string, sess: SessionData): Promise<void> {
     const client = this.readyClient();
-    if (client === undefined || this.durableWriter || this.index || this.watch?.holding) {
+    if (client === undefined || this.durableWriter || this.watch?.holding) {
       return this.doSet(sid, sess);
     }
     const key = this.keys.key(sid);
     let ttl: number | undefined;
     let value: string | Uint8Array;
+    let user: string | undefined;
     try {
       ttl = this.disableTTL ? undefined : this.seconds(sid, sess);
       if (ttl !== undefined && ttl <= 0) return this.doSet(sid, sess);
       value = this.encode(sid, sess);
+      user = this.index?.userOf(sid, sess);
     } catch (err) {
       return Promise.reject(this.fail(err, "set", sid, key));
     }
     const now = Date.now();
-    this.counters.commands++;
+    const seconds = ttl === undefined ? undefined : toExpireSeconds(ttl);
+    // Index and session in the same turn, one round trip: the index call goes
+    // first, so on one connection it is applied first.
+    const indexed =
+      user === undefined
+        ? undefined
+        : this.index!.add(
+            client,
+            user,
+            sid,
+            seconds === undefined ? undefined : now + seconds * 1000,
+          );
+    this.counters.commands += indexed ? 2 : 1;
     const sent =
-      ttl === undefined
+      seconds === undefined
         ? client.set(key, value as string)
-        : client.set(key, value as string, "EX", toExpireSeconds(ttl));
-    return sent.then(
+        : client.set(key, value as string, "EX", seconds);
+    const both = indexed ? Promise.all([indexed, sent]) : sent;
+    return both.then(
       () => this.refreshLog.record(sid, now),
-      (err) =>
-        isRetryable(err) ? this.doSet(sid, sess) : Promise.reject(this.fail(err, "set", sid, key)),
+      (err) => {
+        if (isRetryable(err)) return this.doSet(sid, sess);
+        const failure = this.fail(err, "set", sid, key);
+        if (!indexed) return Promise.reject(failure);
+        // Fail closed: a session its user's index may not list would survive
+        // "log out everywhere", so one whose index update failed is removed.
+        return sent.then(
+          () => client.unlink(key).then(() => Promise.reject(failure)),
+          () => Promise.reject(failure),
+        );
+      },
     );
   }
 
@@ -517,8 +541,8 @@ export class RedisStore extends BaseStore {
         // Index first: a stale index entry is pruned on read, but a session
         // missing from its user's index would survive "log out everywhere".
         const expireAt = ttl === undefined ? undefined : now + toExpireSeconds(ttl) * 1000;
-        this.counters.commands += 3;
-        await this.retry(() => Promise.all(this.index!.add(client, user, sid, expireAt)));
+        this.counters.commands++;
+        await this.retry(() => this.index!.add(client, user, sid, expireAt));
       }
       if (ttl === undefined) {
         await this.write(

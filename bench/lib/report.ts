@@ -125,7 +125,7 @@ export function writeResults(results: ScenarioResults): string {
 }
 
 /** Every scenario, in the order `npm run bench` runs them. */
-export const SCENARIOS = ["store-ops", "e2e", "serializers", "bulk"] as const;
+export const SCENARIOS = ["store-ops", "e2e", "serializers", "bulk", "index-cost"] as const;
 
 /** The results on disk, in scenario order. */
 export function readResults(): ScenarioResults[] {

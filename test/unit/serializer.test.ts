@@ -79,3 +79,33 @@ describe("sessionTtl", () => {
     expect(sessionTtl({ cookie: { expires: new Date(now - 1) } }, 99, now)).toBeLessThanOrEqual(0);
   });
 });
+
+describe("toPlain copy-on-write", () => {
+  it("returns plain data that needs no change as it is", () => {
+    const data = { a: 1, b: [1, "x", { c: true }], d: new Date(0) };
+    expect(toPlain(data)).toBe(data);
+  });
+
+  it("copies only where something changes, and never mutates the input", () => {
+    const inner = { keep: 1 };
+    const data = { inner, drop: undefined, arr: [1, undefined, 3], fn: () => 1 };
+    const out = toPlain(data) as Record<string, unknown>;
+    expect(out).not.toBe(data);
+    expect(out.inner).toBe(inner);
+    expect(out).toEqual({ inner: { keep: 1 }, arr: [1, null, 3] });
+    expect(data.arr).toEqual([1, undefined, 3]);
+    expect("drop" in data).toBe(true);
+  });
+
+  it("rebuilds class instances and sparse arrays as JSON does", () => {
+    class Point {
+      x = 1;
+      y = 2;
+    }
+    // biome-ignore lint/suspicious/noSparseArray: a hole is the point of this case
+    const sparse = [1, , 3];
+    const value = { p: new Point(), m: new Map([["k", 1]]), sparse };
+    expect(toPlain(value)).toEqual(JSON.parse(JSON.stringify(value)));
+    expect(Object.getPrototypeOf((toPlain(value) as { p: object }).p)).toBe(Object.prototype);
+  });
+});
