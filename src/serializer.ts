@@ -84,7 +84,7 @@ export function toPlain(value: unknown, key = "", ancestors: object[] = []): unk
       const item = toPlain(original, k, ancestors);
       if (out) {
         if (item !== undefined) out[k] = item;
-      } else if (item !== original) {
+      } else if (item !== original || item === undefined) {
         out = {};
         for (let m = 0; m < j; m++) out[keys[m]!] = obj[keys[m]!];
         if (item !== undefined) out[k] = item;

@@ -151,6 +151,9 @@ export function conformanceSuite(getTarget: () => ConformanceTarget): void {
         expect("u" in got).toBe(false);
         expect(got.arr).toEqual([1, null]);
         expect(got.keep).toBe(0);
+        // Only an undefined member: nothing else would force a copy of the session.
+        await store.set("u", session({ only: undefined }));
+        expect("only" in ((await store.get("u")) as Sess)).toBe(false);
       }
     });
 

@@ -1,23 +1,15 @@
 import { Cluster, Redis } from "ioredis";
 import { Cluster as ValkeyCluster } from "iovalkey";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError, RedisStore } from "../../src/index.js";
+import { trackPerTest } from "../helpers/cleanup.js";
 import { type ClusterTopology, startCluster } from "../support/index.js";
 
 let topology: ClusterTopology;
-const stores: RedisStore[] = [];
-const clients: Array<{ disconnect(): void }> = [];
+const tracked = trackPerTest();
 
 beforeAll(async () => {
   topology = await startCluster();
-});
-
-afterEach(async () => {
-  for (const s of stores.splice(0)) {
-    await s.clear().catch(() => {});
-    await s.close();
-  }
-  for (const c of clients.splice(0)) c.disconnect();
 });
 
 afterAll(async () => {
@@ -25,10 +17,7 @@ afterAll(async () => {
 });
 
 const seed = () => topology.nodes[0]!;
-const track = (s: RedisStore) => {
-  stores.push(s);
-  return s;
-};
+const track = (s: RedisStore) => tracked.store(s);
 
 async function exercise(store: RedisStore, n = 300): Promise<void> {
   const sids = Array.from({ length: n }, (_, i) => `s${i}`);
@@ -46,7 +35,7 @@ describe("cluster topology", () => {
     expect(store.topology).toBe("cluster");
     // Hash-tagged keys: one slot per session, spread over every master.
     const admin = new Cluster([{ host: seed().host, port: seed().port }]);
-    clients.push(admin);
+    tracked.client(admin);
     expect(await admin.exists("auto:{s1}")).toBe(1);
   });
 
@@ -71,7 +60,7 @@ describe("cluster topology", () => {
 
   it("adopts a Cluster client without quitting it, unless closeClient", async () => {
     const client = new Cluster([{ host: seed().host, port: seed().port }]);
-    clients.push(client);
+    tracked.client(client);
     const store = new RedisStore({ client, prefix: "adopt:" });
     await exercise(store, 50);
     expect(store.topology).toBe("cluster");
@@ -89,7 +78,7 @@ describe("cluster topology", () => {
 
   it("accepts an iovalkey Cluster client", async () => {
     const client = new ValkeyCluster([{ host: seed().host, port: seed().port }]);
-    clients.push(client);
+    tracked.client(client);
     const store = track(new RedisStore({ client, prefix: "valkey:" }));
     await exercise(store, 100);
     expect(store.topology).toBe("cluster");
@@ -112,7 +101,7 @@ describe("cluster topology", () => {
     const store = track(new RedisStore({ url: topology.url, hashTag: false, prefix: "flat:" }));
     await exercise(store, 500);
     const admin = new Redis({ host: seed().host, port: seed().port });
-    clients.push(admin);
+    tracked.client(admin);
     expect((await store.ids()).length).toBe(500);
     await store.clear();
     expect(await store.length()).toBe(0);

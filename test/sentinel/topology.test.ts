@@ -1,23 +1,15 @@
 import { Redis } from "ioredis";
 import { Redis as ValkeyRedis } from "iovalkey";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisStore } from "../../src/index.js";
+import { trackPerTest } from "../helpers/cleanup.js";
 import { type SentinelTopology, startSentinel } from "../support/index.js";
 
 let topology: SentinelTopology;
-const stores: RedisStore[] = [];
-const clients: Array<{ disconnect(): void }> = [];
+const tracked = trackPerTest();
 
 beforeAll(async () => {
   topology = await startSentinel();
-});
-
-afterEach(async () => {
-  for (const s of stores.splice(0)) {
-    await s.clear().catch(() => {});
-    await s.close();
-  }
-  for (const c of clients.splice(0)) c.disconnect();
 });
 
 afterAll(async () => {
@@ -25,10 +17,7 @@ afterAll(async () => {
 });
 
 const sentinels = () => topology.sentinels.map(({ host, port }) => ({ host, port }));
-const track = (s: RedisStore) => {
-  stores.push(s);
-  return s;
-};
+const track = (s: RedisStore) => tracked.store(s);
 
 async function exercise(store: RedisStore): Promise<void> {
   await store.set("a", { cookie: {}, v: 1 } as never);
@@ -43,7 +32,7 @@ describe("sentinel topology", () => {
     await exercise(store);
     const master = await topology.currentMaster();
     const direct = new Redis({ host: master.host, port: master.port });
-    clients.push(direct);
+    tracked.client(direct);
     expect(await direct.exists("url:a")).toBe(1);
   });
 
@@ -62,10 +51,10 @@ describe("sentinel topology", () => {
 
   it("adopts a sentinel-backed client (ioredis and iovalkey)", async () => {
     const client = new Redis({ sentinels: sentinels(), name: topology.masterName });
-    clients.push(client);
+    tracked.client(client);
     await exercise(track(new RedisStore({ client, prefix: "adopt:" })));
     const valkey = new ValkeyRedis({ sentinels: sentinels(), name: topology.masterName });
-    clients.push(valkey);
+    tracked.client(valkey);
     await exercise(track(new RedisStore({ client: valkey, prefix: "valkey:" })));
   });
 

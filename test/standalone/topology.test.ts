@@ -1,13 +1,13 @@
 import { Redis } from "ioredis";
 import { Redis as ValkeyRedis } from "iovalkey";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthenticationError, RedisStore } from "../../src/index.js";
+import { trackPerTest } from "../helpers/cleanup.js";
 import { type StandaloneTopology, startStandalone } from "../support/index.js";
 
 let topology: StandaloneTopology;
 let secured: StandaloneTopology;
-const stores: RedisStore[] = [];
-const clients: Array<{ disconnect(): void }> = [];
+const tracked = trackPerTest();
 
 beforeAll(async () => {
   [topology, secured] = await Promise.all([
@@ -16,22 +16,11 @@ beforeAll(async () => {
   ]);
 });
 
-afterEach(async () => {
-  for (const s of stores.splice(0)) {
-    await s.clear().catch(() => {});
-    await s.close();
-  }
-  for (const c of clients.splice(0)) c.disconnect();
-});
-
 afterAll(async () => {
   await Promise.all([topology?.stop(), secured?.stop()]);
 });
 
-const track = (s: RedisStore) => {
-  stores.push(s);
-  return s;
-};
+const track = (s: RedisStore) => tracked.store(s);
 
 describe("standalone topology", () => {
   it("detects a standalone node behind redis://", async () => {
@@ -58,7 +47,7 @@ describe("standalone topology", () => {
   it("adopts ioredis and iovalkey clients and never quits them", async () => {
     const { host, port } = topology.node;
     for (const client of [new Redis({ host, port }), new ValkeyRedis({ host, port })]) {
-      clients.push(client);
+      tracked.client(client);
       const store = new RedisStore({ client, prefix: "adopt:" });
       await store.set("a", { cookie: {} } as never);
       expect(store.topology).toBe("standalone");

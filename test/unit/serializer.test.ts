@@ -93,8 +93,17 @@ describe("toPlain copy-on-write", () => {
     expect(out).not.toBe(data);
     expect(out.inner).toBe(inner);
     expect(out).toEqual({ inner: { keep: 1 }, arr: [1, null, 3] });
+    expect(Object.keys(out)).toEqual(["inner", "arr"]);
     expect(data.arr).toEqual([1, undefined, 3]);
     expect("drop" in data).toBe(true);
+  });
+
+  it("drops an undefined member even when nothing else changes", () => {
+    const data = { a: 1, gone: undefined, b: { also: undefined, kept: true } };
+    const out = toPlain(data) as Record<string, unknown>;
+    expect(Object.keys(out)).toEqual(["a", "b"]);
+    expect(Object.keys(out.b as object)).toEqual(["kept"]);
+    expect("gone" in data).toBe(true);
   });
 
   it("rebuilds class instances and sparse arrays as JSON does", () => {
