@@ -12,6 +12,8 @@ export interface KeyScheme {
   key(sid: string): string;
   /** Session id of a Redis key produced by {@link KeyScheme.key}, or undefined if it is not one. */
   sid(key: string): string | undefined;
+  /** Whether `key` is one of this scheme's keys (no substring made: bulk walks test 100k keys). */
+  owns(key: string): boolean;
   /** SCAN MATCH pattern that selects exactly this scheme's keys (a superset, filtered by `sid`). */
   readonly pattern: string;
 }
@@ -33,6 +35,7 @@ export function createKeyScheme(prefix: string, hashTag: boolean): KeyScheme {
         key.startsWith(prefix) && key.charCodeAt(start) === 123 && key.endsWith("}")
           ? key.slice(start + 1, -1)
           : undefined,
+      owns: (key) => key.startsWith(prefix) && key.charCodeAt(start) === 123 && key.endsWith("}"),
     };
   }
   return {
@@ -41,5 +44,6 @@ export function createKeyScheme(prefix: string, hashTag: boolean): KeyScheme {
     pattern: `${escapeGlob(prefix)}*`,
     key: (sid) => prefix + sid,
     sid: (key) => (key.startsWith(prefix) ? key.slice(start) : undefined),
+    owns: (key) => key.startsWith(prefix),
   };
 }

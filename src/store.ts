@@ -793,7 +793,7 @@ export class RedisStore extends BaseStore {
       await forEachBatch(client, keys.pattern, this.scanCount, async (node, batch) => {
         this.counters.commands++;
         // MATCH is a superset on a cluster (a tagged key's tail); keep only our keys.
-        const mine = batch.filter((k) => keys.sid(k) !== undefined);
+        const mine = batch.filter((k) => keys.owns(k));
         if (mine.length > 0) results.push(await onBatch(client, node, mine));
       });
       return results;
