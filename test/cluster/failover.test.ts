@@ -67,31 +67,12 @@ async function scenario(
       plain: await plain.lost(make("p:")),
       http: await http.lost(make("h:")),
     };
-    const base = { topology: "cluster", scenario: name };
-    await report.add(
-      { ...base, load: "store", durability: "replicas:1 error" },
-      durable,
-      outcome.faultAt,
-      lost.durable,
-    );
-    await report.add(
-      { ...base, load: "http", durability: "replicas:1 error" },
-      http,
-      outcome.faultAt,
-      lost.http,
-    );
-    await report.add(
-      { ...base, load: "store", durability: "replicas:1 warn" },
-      warn,
-      outcome.faultAt,
-      lost.warn,
-    );
-    await report.add(
-      { ...base, load: "store", durability: "none" },
-      plain,
-      outcome.faultAt,
-      lost.plain,
-    );
+    await report.addRuns("cluster", name, outcome.faultAt, [
+      ["store", "replicas:1 error", durable, lost.durable],
+      ["http", "replicas:1 error", http, lost.http],
+      ["store", "replicas:1 warn", warn, lost.warn],
+      ["store", "none", plain, lost.plain],
+    ]);
     return { durable, warn, plain, http, lost, outcome };
   } finally {
     await app.close();

@@ -44,6 +44,18 @@ export class Report {
     return row;
   }
 
+  /** One row per load of a scenario run: `[load, durability, the load, sessions lost]`. */
+  async addRuns(
+    topology: string,
+    scenario: string,
+    faultAt: number,
+    runs: Array<[load: string, durability: string, stats: Load, lost: number]>,
+  ): Promise<void> {
+    for (const [load, durability, stats, lost] of runs) {
+      await this.add({ topology, scenario, load, durability }, stats, faultAt, lost);
+    }
+  }
+
   /** Prints the table and writes it as JSON under .tmp/reliability/. */
   flush(): void {
     if (this.rows.length === 0) return;

@@ -64,25 +64,11 @@ async function scenario(
       plain: await plain.lost(make("p:", false)),
       http: await http.lost(make("h:", false)),
     };
-    const base = { topology: "sentinel", scenario: name };
-    await report.add(
-      { ...base, load: "store", durability: "replicas:1" },
-      durable,
-      outcome.faultAt,
-      lost.durable,
-    );
-    await report.add(
-      { ...base, load: "http", durability: "replicas:1" },
-      http,
-      outcome.faultAt,
-      lost.http,
-    );
-    await report.add(
-      { ...base, load: "store", durability: "none" },
-      plain,
-      outcome.faultAt,
-      lost.plain,
-    );
+    await report.addRuns("sentinel", name, outcome.faultAt, [
+      ["store", "replicas:1", durable, lost.durable],
+      ["http", "replicas:1", http, lost.http],
+      ["store", "none", plain, lost.plain],
+    ]);
     return { durable, plain, http, lost, outcome };
   } finally {
     await app.close();
