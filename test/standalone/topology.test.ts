@@ -57,6 +57,18 @@ describe("standalone topology", () => {
     }
   });
 
+  it("reconnects a client it built that ioredis ended on its own", async () => {
+    const store = track(new RedisStore({ url: topology.url, prefix: "revive:" }));
+    await store.set("a", { cookie: {}, v: 1 } as never);
+    const client = store.client!;
+    const ended = new Promise<void>((resolve) => client.once("end", () => resolve()));
+    // What ioredis 6 does to a Sentinel client when a failover interrupts a reconnect.
+    client.disconnect();
+    await ended;
+    expect(await store.get("a")).toMatchObject({ v: 1 });
+    expect(client.status).toBe("ready");
+  });
+
   it("connects with an ACL user and password", async () => {
     const store = track(new RedisStore({ url: secured.url }));
     await store.set("a", { cookie: {}, ok: 1 } as never);
