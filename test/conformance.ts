@@ -89,6 +89,20 @@ export function conformanceSuite(getTarget: () => ConformanceTarget): void {
       ).toThrow(/`url` and `host`/);
     });
 
+    it("close() sends the touches still waiting in the batch", async () => {
+      const target = getTarget();
+      const store = makeStore({ ttl: 500, batch: { maxDelayMs: 60_000, maxSize: 512 } });
+      await store.set("pending", { cookie: {} } as never);
+      const key = keyOf(store, prefixes.at(-1)!, "pending");
+      await target.admin.expire(key, 5);
+      // A flush window of a minute: only close() can send this touch.
+      const touched = store.touch("pending", { cookie: {} } as never);
+      await store.close();
+      await touched;
+      expect(await target.admin.pttl(key)).toBeGreaterThan(400_000);
+      await target.admin.del(key);
+    });
+
     it("fails every call after close() with ERR_CLOSED", async () => {
       const store = makeStore();
       await store.set("x", session());
