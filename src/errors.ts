@@ -105,6 +105,14 @@ export class ReplicationShortfallError extends RedisStoreError {
   }
 }
 
+/** What every call of a closed store fails with. */
+export function closedError(): RedisStoreError {
+  return new RedisStoreError(
+    ErrorCodes.CLOSED,
+    "The store is closed; create a new RedisStore to use Redis again",
+  );
+}
+
 const AUTH_REPLY =
   /^(WRONGPASS|NOAUTH|NOPERM)\b|invalid (username-)?password|AUTH.*without any password/i;
 

@@ -10,8 +10,8 @@ import {
 } from "./durability.js";
 import {
   ConfigurationError,
-  ErrorCodes,
-  RedisStoreError,
+  closedError,
+  type RedisStoreError,
   SessionDecodeError,
   SessionEncodeError,
   toStoreError,
@@ -225,8 +225,8 @@ export class RedisStore extends BaseStore {
     }
     if (kind === "sentinel") {
       const redis = client as Redis;
-      // Long enough to outlast a failover; bounded so a stuck one cannot stall writes forever.
-      this.watch = new SentinelWatch(redis, Math.max(2 * this.graceMs, 10_000), {
+      // Held no longer than a write would be retried: a stuck failover cannot stall writes forever.
+      this.watch = new SentinelWatch(redis, this.retryWindowMs, {
         holding: (reason) => debug("holding writes: sentinel failover (%s)", reason),
         released: (reason) => debug("releasing writes (%s)", reason),
       });
@@ -338,12 +338,7 @@ export class RedisStore extends BaseStore {
   }
 
   private async connection(): Promise<AnyClient> {
-    if (this.closing) {
-      throw new RedisStoreError(
-        ErrorCodes.CLOSED,
-        "The store is closed; create a new RedisStore to use Redis again",
-      );
-    }
+    if (this.closing) throw closedError();
     const client = await this.manager.get();
     if (this.configError) throw this.configError;
     return client;
@@ -362,9 +357,7 @@ export class RedisStore extends BaseStore {
 
   private encode(sid: string, sess: unknown): string | Uint8Array {
     try {
-      return isBinarySerializer(this.serializer)
-        ? this.serializer.encode(sess)
-        : this.serializer.stringify(sess);
+      return this.binary ? this.binary.encode(sess) : this.serializer.stringify(sess);
     } catch (err) {
       throw new SessionEncodeError(
         `Session "${sid}" could not be serialized (${(err as Error).message}); nothing was written`,
@@ -444,14 +437,16 @@ export class RedisStore extends BaseStore {
   }
 
   private async doGet(sid: string): Promise<SessionData | null> {
-    const key = this.keys.key(sid);
+    let key = this.keys.key(sid);
     let raw: Buffer | string | null;
     try {
       const client = await this.connection();
+      // Recomputed: the key scheme may have changed once the topology was known.
       const k = this.keys.key(sid);
+      key = k;
       this.counters.commands++;
       raw = await this.retry<Buffer | string | null>(() =>
-        isBinarySerializer(this.serializer) ? client.getBuffer(k) : client.get(k),
+        this.binary ? client.getBuffer(k) : client.get(k),
       );
     } catch (err) {
       throw this.fail(err, "get", sid, key);
@@ -571,100 +566,61 @@ export class RedisStore extends BaseStore {
   override touch(sid: string, sess: SessionData): Promise<void>;
   override touch(sid: string, sess: SessionData, cb: Callback<void>): void;
   override touch(sid: string, sess: SessionData, cb?: Callback<void>): any {
-    // express-session passes a callback: hand it straight to the batcher, no promise needed.
-    if (typeof cb === "function" && this.batcher && this.readyClient() && !this.index) {
-      if (this.disableTTL || this.disableTouch) return void cb(null);
-      const now = Date.now();
-      if (this.refreshLog.fresh(sid, now)) {
-        this.counters.skipped++;
-        return void cb(null);
-      }
-      const key = this.keys.key(sid);
-      let seconds: number;
-      try {
-        seconds = toExpireSeconds(this.seconds(sid, sess));
-      } catch (err) {
-        return void cb(this.fail(err, "touch", sid, key));
-      }
-      this.batcher.add(key, seconds, (err) => {
-        if (err) return cb(this.fail(err, "touch", sid, key));
-        this.refreshLog.record(sid, now);
-        cb(null);
-      });
-      return undefined;
-    }
-    return settle(this.doTouch(sid, sess), cb);
+    // express-session passes a callback: it goes straight to the batcher, no promise made.
+    if (typeof cb === "function") return void this.touchWith(sid, sess, cb);
+    return new Promise<void>((resolve, reject) =>
+      this.touchWith(sid, sess, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
-  private doTouch(sid: string, sess: SessionData): Promise<void> {
-    if (this.disableTTL || this.disableTouch) return Promise.resolve();
+  /** The one touch path; `done` gets null or a RedisStoreError. */
+  private touchWith(sid: string, sess: SessionData, done: (err: RedisStoreError | null) => void) {
+    if (this.disableTTL || this.disableTouch) return done(null);
     const now = Date.now();
     if (this.refreshLog.fresh(sid, now)) {
       this.counters.skipped++;
-      return Promise.resolve();
+      return done(null);
     }
     let seconds: number;
+    let indexKey: string | undefined;
     try {
       seconds = toExpireSeconds(this.seconds(sid, sess));
+      const user = this.index?.userOf(sid, sess);
+      if (user !== undefined) indexKey = this.index!.key(user);
     } catch (err) {
-      return Promise.reject(this.fail(err, "touch", sid));
+      return done(this.fail(err, "touch", sid));
     }
-    const batcher = this.batcher;
-    if (this.closing) return Promise.reject(this.fail(closedError(), "touch", sid));
-    let indexKey: string | undefined;
-    if (this.index) {
-      try {
-        const user = this.index.userOf(sid, sess);
-        if (user !== undefined) indexKey = this.index.key(user);
-      } catch (err) {
-        return Promise.reject(this.fail(err, "touch", sid));
-      }
-    }
-    if (!batcher || !this.manager.client) {
-      return (async () => {
-        const key = this.keys.key(sid);
-        try {
-          const client = await this.writeConnection();
-          this.counters.commands++;
-          const k = this.keys.key(sid);
-          if (batcher) {
-            // The key scheme is known now that the topology is: batch as usual.
-            await new Promise<void>((resolve, reject) => {
-              batcher.add(k, seconds, (err) => (err ? reject(err) : resolve()));
-              if (indexKey) batcher.add(indexKey, seconds, () => {}, true);
-            });
-          } else {
-            await this.retry(() => client.expire(k, seconds));
-            if (indexKey) {
-              const ik = indexKey;
-              this.counters.commands++;
-              await this.retry(() => client.expire(ik, seconds, "GT"));
-            }
-          }
-          this.refreshLog.record(sid, now);
-        } catch (err) {
-          throw this.fail(err, "touch", sid, key);
-        }
-      })();
-    }
-    return new Promise<void>((resolve, reject) => {
+    const send = () => {
       const key = this.keys.key(sid);
-      if (this.configError) {
-        reject(this.configError);
+      const finish = (err: Error | null) => {
+        if (err) return done(this.fail(err, "touch", sid, key));
+        this.refreshLog.record(sid, now);
+        done(null);
+      };
+      if (this.batcher) {
+        this.batcher.add(key, seconds, finish);
+        // The user's index lives as long as their longest session; a failure
+        // here only delays that key's expiry, so it is not the caller's error.
+        if (indexKey) this.batcher.add(indexKey, seconds, () => {}, true);
         return;
       }
-      batcher.add(key, seconds, (err) => {
-        if (err) reject(this.fail(err, "touch", sid, key));
-        else {
-          this.refreshLog.record(sid, now);
-          resolve();
-        }
-      });
-      // The user's index lives as long as their longest-lived session; a
-      // failure here only delays the index key's expiry decision, so it is not
-      // the caller's error.
-      if (indexKey) batcher.add(indexKey, seconds, () => {}, true);
-    });
+      this.counters.commands += indexKey ? 2 : 1;
+      this.writeConnection()
+        .then((client) =>
+          Promise.all([
+            this.retry(() => client.expire(key, seconds)),
+            indexKey && this.retry(() => client.expire(indexKey, seconds, "GT")),
+          ]),
+        )
+        .then(
+          () => finish(null),
+          (err: Error) => finish(err),
+        );
+    };
+    // Until the topology is known the key scheme is not (hash tags on a
+    // cluster); a closed or misconfigured store fails here with its own error.
+    if (this.readyClient()) return send();
+    this.connection().then(send, (err) => done(this.fail(err, "touch", sid)));
   }
 
   override destroy(sid: string): Promise<void>;
@@ -754,11 +710,7 @@ export class RedisStore extends BaseStore {
           const raw = values[i];
           if (raw === null || raw === undefined) continue; // expired between SCAN and read
           const sid = this.keys.sid(keys[i]!)!;
-          const data = await this.decode(
-            sid,
-            keys[i]!,
-            isBinarySerializer(this.serializer) ? raw : raw.toString("utf8"),
-          );
+          const data = await this.decode(sid, keys[i]!, this.binary ? raw : raw.toString("utf8"));
           out.push(Object.assign(data, { id: sid }));
         }
         return out;
@@ -913,12 +865,5 @@ function decodeError(sid: string, key: string, err: unknown): SessionDecodeError
     `The value stored at "${key}" for session "${sid}" could not be decoded (${(err as Error).message}). ` +
       "Delete the key or fix the serializer.",
     { sid, key, cause: err },
-  );
-}
-
-function closedError(): RedisStoreError {
-  return new RedisStoreError(
-    ErrorCodes.CLOSED,
-    "The store is closed; create a new RedisStore to use Redis again",
   );
 }

@@ -2,6 +2,7 @@ import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
 import {
   AuthenticationError,
   ConfigurationError,
+  closedError,
   ErrorCodes,
   isAuthError,
   RedisStoreError,
@@ -441,13 +442,6 @@ function failWaiting(client: AnyClient, error: RedisStoreError | undefined): voi
   queues.flushQueue?.call(client, error, { offlineQueue: true, commandQueue: false });
   // A cluster's auto-pipelined commands wait for the first slot map in a list of their own.
   if (isClusterClient(client)) queues.invokeReadyDelayedCallbacks?.call(client, error);
-}
-
-function closedError(): RedisStoreError {
-  return new RedisStoreError(
-    ErrorCodes.CLOSED,
-    "The store is closed; create a new RedisStore to use Redis again",
-  );
 }
 
 /** The only master a sentinel monitors, or an error asking for the name. */
