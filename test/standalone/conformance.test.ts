@@ -5,7 +5,6 @@ import { type StandaloneTopology, startStandalone } from "../support/index.js";
 
 let topology: StandaloneTopology;
 let target: ConformanceTarget;
-const extra: Redis[] = [];
 
 beforeAll(async () => {
   topology = await startStandalone();
@@ -14,7 +13,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await target?.admin.quit();
-  for (const r of extra.splice(0)) r.disconnect();
   await topology?.stop();
 });
 

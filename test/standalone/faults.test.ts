@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RedisStore } from "../../src/index.js";
-import { firstSuccessAfter, progress, storeWriter } from "../faults/load.js";
+import { progress, storeWriter } from "../faults/load.js";
 import { startCuttingProxy } from "../faults/proxy.js";
 import { Report } from "../faults/report.js";
 import { type StandaloneTopology, startStandalone } from "../support/index.js";
@@ -70,16 +70,15 @@ describe("standalone faults", () => {
     );
     const first = writer.stats.successes.find((t) => t > readyAt - 1);
     expect(first).toBeDefined();
-    expect(firstSuccessAfter(writer.stats, faultAt)).toBeGreaterThan(0);
     // Writes issued after the restart succeed promptly.
     expect(first! - readyAt).toBeLessThan(2000);
   });
 
   it("a connection cut in the middle of a reply fails or retries that call, and the store recovers", async () => {
     const proxy = await startCuttingProxy(topology.node);
+    // Not through store(): it must be closed before the proxy goes away.
+    const s = new RedisStore({ url: `redis://127.0.0.1:${proxy.port}`, topology: "standalone" });
     try {
-      // Not through store(): it must be closed before the proxy goes away.
-      const s = new RedisStore({ url: `redis://127.0.0.1:${proxy.port}`, topology: "standalone" });
       const big = { cookie: {}, blob: "x".repeat(50_000) };
       await s.set("big", big as never);
       proxy.cutNextReply(1000);
@@ -89,8 +88,8 @@ describe("standalone faults", () => {
       expect(got?.blob.length).toBe(50_000);
       expect(await s.length()).toBe(1);
       await s.clear();
-      await s.close();
     } finally {
+      await s.close();
       await proxy.close();
     }
   });

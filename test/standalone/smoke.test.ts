@@ -28,9 +28,13 @@ describe("standalone harness", () => {
     try {
       await probe.ping();
       topology.node.pause();
-      expect(topology.node.paused).toBe(true);
-      await expect(probe.ping()).rejects.toThrow(/timed out/i);
-      topology.node.resume();
+      try {
+        expect(topology.node.paused).toBe(true);
+        await expect(probe.ping()).rejects.toThrow(/timed out/i);
+      } finally {
+        // A failed assertion must not leave the node frozen for the next tests.
+        topology.node.resume();
+      }
       expect(await client.ping()).toBe("PONG");
     } finally {
       probe.disconnect();

@@ -12,7 +12,8 @@ describe("toPlain keeps what JSON keeps", () => {
   };
   for (const [name, value] of Object.entries(cases)) {
     it(name, () => {
-      expect(toPlain(value)).toEqual(JSON.parse(JSON.stringify(value)));
+      // toStrictEqual: a member kept as `undefined` must count as a difference.
+      expect(toPlain(value)).toStrictEqual(JSON.parse(JSON.stringify(value)));
     });
   }
 
