@@ -117,6 +117,24 @@ describe("standalone faults", () => {
     }
   });
 
+  it("fails a call to a Redis that died within the client's budget, not ioredis' ~73 s", async () => {
+    const doomed = await startStandalone();
+    const s = new RedisStore({ url: doomed.url });
+    try {
+      await s.set("a", { cookie: {} } as never);
+      await doomed.node.kill();
+      const started = Date.now();
+      await expect(s.get("a")).rejects.toMatchObject({ code: "ERR_CONNECTION" });
+      const elapsed = Date.now() - started;
+      // Budget with the default 2000 ms grace: max(2 x 2000, 5000) ms of 250 ms reconnects.
+      expect(elapsed).toBeGreaterThan(3000);
+      expect(elapsed).toBeLessThan(9000);
+    } finally {
+      await s.close();
+      await doomed.stop();
+    }
+  });
+
   it("keeps the process alive and emits no unhandled rejection while Redis is unreachable", async () => {
     const s = store({
       url: "redis://127.0.0.1:1",
