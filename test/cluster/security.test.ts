@@ -1,6 +1,7 @@
 import { Cluster } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AuthenticationError, RedisStore, RedisStoreError } from "../../src/index.js";
+import { firstFailure } from "../helpers/failure.js";
 import { type ClusterTopology, startCluster } from "../support/index.js";
 import { expectClearStaysInPrefix } from "../support/prefix-isolation.js";
 
@@ -59,16 +60,6 @@ async function exercise(store: RedisStore, admin: Cluster, prefix: string): Prom
   expect(await admin.exists(`${prefix}{s7}`)).toBe(1);
   await store.clear();
   expect(await store.length()).toBe(0);
-}
-
-/** The first operation's error and how long it took to arrive. */
-async function firstFailure(store: RedisStore): Promise<{ err: unknown; ms: number }> {
-  const started = Date.now();
-  const err = await store.get("a").then(
-    () => new Error("expected the operation to fail"),
-    (e: unknown) => e,
-  );
-  return { err, ms: Date.now() - started };
 }
 
 describe("cluster over TLS", () => {

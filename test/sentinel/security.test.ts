@@ -6,6 +6,7 @@ import {
   RedisStoreError,
   type RedisStoreOptions,
 } from "../../src/index.js";
+import { firstFailure } from "../helpers/failure.js";
 import { type SentinelTopology, startSentinel } from "../support/index.js";
 import { expectClearStaysInPrefix } from "../support/prefix-isolation.js";
 
@@ -84,16 +85,6 @@ async function exercise(store: RedisStore, t: SentinelTopology, prefix: string):
   expect(await (await masterClient(t)).exists(`${prefix}a`)).toBe(1);
   await store.clear();
   expect(await store.length()).toBe(0);
-}
-
-/** The first operation's error and how long it took to arrive. */
-async function firstFailure(store: RedisStore): Promise<{ err: unknown; ms: number }> {
-  const started = Date.now();
-  const err = await store.get("a").then(
-    () => new Error("expected the operation to fail"),
-    (e: unknown) => e,
-  );
-  return { err, ms: Date.now() - started };
 }
 
 async function expectPromptAuthError(store: RedisStore, label: string): Promise<void> {

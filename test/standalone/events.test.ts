@@ -9,6 +9,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisStore, type RedisStoreOptions } from "../../src/index.js";
+import { nextEvent } from "../helpers/events.js";
 import { expressApp, listen, type SessionView } from "../http/apps.js";
 import { CookieClient } from "../http/client.js";
 import { cleanupStack } from "../http/flow.js";
@@ -23,24 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await topology?.stop();
 });
-
-/**
- * Resolves with the next `event`, or fails after `ms` saying what did not
- * happen. (events.once would reject on the "error" events a downed Redis causes.)
- */
-function nextEvent(store: RedisStore, event: string, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      store.off(event, onEvent);
-      reject(new Error(`store emitted no "${event}" within ${ms} ms`));
-    }, ms);
-    const onEvent = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    store.once(event, onEvent);
-  });
-}
 
 /** Whatever a test did to the node, the next test gets it running. */
 async function restoreNode(): Promise<void> {

@@ -8,6 +8,7 @@ import { RedisStore } from "../../src/index.js";
 import { progress, storeWriter } from "../faults/load.js";
 import { startCuttingProxy } from "../faults/proxy.js";
 import { Report } from "../faults/report.js";
+import { nextEvent } from "../helpers/events.js";
 import { type StandaloneTopology, startStandalone } from "../support/index.js";
 
 let topology: StandaloneTopology;
@@ -40,18 +41,16 @@ function store(opts: ConstructorParameters<typeof RedisStore>[0] = {}): RedisSto
   return s;
 }
 
-const once = (s: RedisStore, event: string) => new Promise<void>((r) => s.once(event, () => r()));
-
 describe("standalone faults", () => {
   it("7. Redis stopped past the grace: disconnect, then connect and writes again after restart", async () => {
     const s = store({ disconnectGraceMs: 300 });
     const writer = storeWriter(s, { concurrency: 4 });
     await progress(writer, 30);
-    const disconnected = once(s, "disconnect");
+    const disconnected = nextEvent(s, "disconnect", 10_000);
     const faultAt = Date.now();
     await topology.node.kill();
     await disconnected;
-    const reconnected = once(s, "connect");
+    const reconnected = nextEvent(s, "connect", 10_000);
     await topology.node.restart();
     await reconnected;
     const readyAt = Date.now();
@@ -146,7 +145,7 @@ describe("standalone faults", () => {
     const onUnhandled = (e: unknown) => unhandled.push(e);
     process.on("unhandledRejection", onUnhandled);
     try {
-      const disconnected = once(s, "disconnect");
+      const disconnected = nextEvent(s, "disconnect", 10_000);
       await expect(s.get("x")).rejects.toMatchObject({ code: "ERR_CONNECTION" });
       await expect(s.touch("x", { cookie: {} } as never)).rejects.toMatchObject({
         code: "ERR_CONNECTION",

@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AuthenticationError, RedisStore, RedisStoreError } from "../../src/index.js";
+import { firstFailure } from "../helpers/failure.js";
 import { type StandaloneTopology, startStandalone } from "../support/index.js";
 import { expectClearStaysInPrefix } from "../support/prefix-isolation.js";
 
@@ -39,16 +40,6 @@ const track = (s: RedisStore) => {
 };
 const tls = () => ({ tls: { ca: node.tls!.ca } });
 const address = () => `${node.node.host}:${node.node.port}`;
-
-/** The first operation's error and how long it took to arrive. */
-async function firstFailure(store: RedisStore): Promise<{ err: unknown; ms: number }> {
-  const started = Date.now();
-  const err = await store.get("a").then(
-    () => new Error("expected the operation to fail"),
-    (e: unknown) => e,
-  );
-  return { err, ms: Date.now() - started };
-}
 
 describe("standalone over TLS", () => {
   it("serves the store over rediss:// with an ACL user", async () => {
