@@ -1,8 +1,8 @@
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { ReplicationShortfallError, toStoreError } from "./errors.js";
 import { backoff, isRetryable } from "./retry.js";
-import { keySlot } from "./slot.js";
 import { type AnyClient, isClusterClient } from "./topology/manager.js";
+import { groupByNode, refreshSlots } from "./topology/nodes.js";
 
 /**
  * Writes that wait for replicas. The WAIT rides in the same pipeline as the
@@ -92,13 +92,6 @@ export async function onlineReplicas(node: Redis): Promise<number> {
   return n;
 }
 
-/** The id of the node a key's write goes to (the master for its slot on a cluster). */
-export function nodeIdFor(client: AnyClient, key: string): string {
-  if (!isClusterClient(client)) return "master";
-  const slots = (client as unknown as { slots: string[][] }).slots;
-  return slots[keySlot(key)]?.[0] ?? "unknown";
-}
-
 export function connectionFor(client: AnyClient, node: string): Redis | undefined {
   if (!isClusterClient(client)) return client as Redis;
   return (client as Cluster)
@@ -173,13 +166,7 @@ export class DurableWriter {
       for (const w of batch) w.reject(err);
       return;
     }
-    const groups = new Map<string, PendingWrite[]>();
-    for (const w of batch) {
-      const node = nodeIdFor(client, w.key);
-      const group = groups.get(node);
-      if (group) group.push(w);
-      else groups.set(node, [w]);
-    }
+    const groups = groupByNode(client, batch);
     await Promise.all([...groups].map(([node, group]) => this.send(client, node, group)));
   }
 
@@ -257,11 +244,4 @@ export class DurableWriter {
       }
     }
   }
-}
-
-/** Asks a cluster client to reload its slot map (ioredis ignores the call while one is running). */
-export function refreshSlots(client: Cluster): void {
-  (
-    client as unknown as { refreshSlotsCache?: (cb?: (err?: Error) => void) => void }
-  ).refreshSlotsCache?.(() => {});
 }

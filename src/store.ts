@@ -6,7 +6,6 @@ import {
   DurableWriter,
   onlineReplicas,
   ReplicaTracker,
-  refreshSlots,
 } from "./durability.js";
 import {
   ConfigurationError,
@@ -35,6 +34,7 @@ import {
   type Serializer,
 } from "./serializer.js";
 import { type AnyClient, isClusterClient, TopologyManager } from "./topology/manager.js";
+import { refreshSlots } from "./topology/nodes.js";
 import { type ConnectionPlan, planConnection } from "./topology/plan.js";
 import { SentinelWatch } from "./topology/sentinel-watch.js";
 import { TouchBatcher } from "./touch-batcher.js";

@@ -1,8 +1,7 @@
-import type { Cluster, Redis } from "ioredis";
-import { refreshSlots } from "./durability.js";
+import type { Redis } from "ioredis";
 import { isRetryable, retrying } from "./retry.js";
-import { keySlot } from "./slot.js";
 import { type AnyClient, isClusterClient } from "./topology/manager.js";
+import { groupByNode, refreshSlots } from "./topology/nodes.js";
 
 export type Done = (err: Error | null) => void;
 
@@ -84,7 +83,7 @@ export class TouchBatcher {
       for (const t of batch) settle(t, err as Error);
       return;
     }
-    const groups = isClusterClient(client) ? groupByNode(client, batch) : [batch];
+    const groups = [...groupByNode(client, batch).values()];
     await Promise.all(groups.map((group) => this.sendGroup(client, group)));
   }
 
@@ -139,17 +138,4 @@ export class TouchBatcher {
 
 function settle(t: PendingTouch, err: Error | null): void {
   for (const done of t.waiters) done(err);
-}
-
-/** Groups touches by the master that owns each key's slot, as the client last saw it. */
-function groupByNode(cluster: Cluster, batch: PendingTouch[]): PendingTouch[][] {
-  const groups = new Map<string, PendingTouch[]>();
-  const slots = (cluster as unknown as { slots: string[][] }).slots;
-  for (const t of batch) {
-    const owner = slots[keySlot(t.key)]?.[0] ?? "?";
-    const group = groups.get(owner);
-    if (group) group.push(t);
-    else groups.set(owner, [t]);
-  }
-  return [...groups.values()];
 }
