@@ -148,7 +148,12 @@ export class RedisStore extends BaseStore {
     this.binary = isBinarySerializer(this.serializer) ? this.serializer : undefined;
     this.keys = createKeyScheme(this.prefix, this.hashTagOption ?? false);
     if (options.indexBy) {
-      this.index = new UserIndex(options.indexPrefix ?? `idx:${this.prefix}`, options.indexBy);
+      this.index = new UserIndex(
+        options.indexPrefix ?? `idx:${this.prefix}`,
+        options.indexBy,
+        this.counters,
+        (fn) => this.retry(fn),
+      );
     }
     this.graceMs = options.disconnectGraceMs ?? defaults.disconnectGraceMs;
     // Long enough to outlast a failover (1-3 s with tuned timeouts), bounded so
@@ -485,25 +490,44 @@ export class RedisStore extends BaseStore {
     }
     const now = Date.now();
     const seconds = ttl === undefined ? undefined : toExpireSeconds(ttl);
-    // Index and session in the same turn, one round trip: the index call goes
-    // first, so on one connection it is applied first.
+    const ttlMs = seconds === undefined ? Number.POSITIVE_INFINITY : seconds * 1000;
+    if (user === undefined) this.index?.forget(sid);
+    else if (this.index!.known(client, sid, user, ttlMs)) {
+      // Already listed in this user's index, which outlives the new TTL: XX
+      // proves the session still exists, so it still is. A session gone in
+      // the meantime is not written, and gets the full path instead.
+      this.counters.commands++;
+      const xx =
+        seconds === undefined
+          ? client.set(key, value as string, "XX")
+          : client.set(key, value as string, "EX", seconds, "XX");
+      return xx.then(
+        (reply) => (reply === null ? this.doSet(sid, sess) : this.refreshLog.record(sid, now)),
+        (err) =>
+          isRetryable(err)
+            ? this.doSet(sid, sess)
+            : Promise.reject(this.fail(err, "set", sid, key)),
+      );
+    }
+    // Index and session in the same turn, one round trip: the index addition
+    // joins this turn's batch (one script call per node for every set of the
+    // turn), which goes out in the same socket write as the SET. The set
+    // resolves only once both are applied.
     const indexed =
       user === undefined
         ? undefined
-        : this.index!.add(
-            client,
-            user,
-            sid,
-            seconds === undefined ? undefined : now + seconds * 1000,
-          );
-    this.counters.commands += indexed ? 2 : 1;
+        : this.index!.add(client, user, sid, seconds === undefined ? undefined : ttlMs);
+    this.counters.commands++;
     const sent =
       seconds === undefined
         ? client.set(key, value as string)
         : client.set(key, value as string, "EX", seconds);
     const both = indexed ? Promise.all([indexed, sent]) : sent;
     return both.then(
-      () => this.refreshLog.record(sid, now),
+      () => {
+        if (indexed) this.index!.remember(client, sid, user!);
+        this.refreshLog.record(sid, now);
+      },
       (err) => {
         if (isRetryable(err)) return this.doSet(sid, sess);
         const failure = this.fail(err, "set", sid, key);
@@ -535,9 +559,10 @@ export class RedisStore extends BaseStore {
       if (user !== undefined) {
         // Index first: a stale index entry is pruned on read, but a session
         // missing from its user's index would survive "log out everywhere".
-        const expireAt = ttl === undefined ? undefined : now + toExpireSeconds(ttl) * 1000;
-        this.counters.commands++;
-        await this.retry(() => this.index!.add(client, user, sid, expireAt));
+        const ttlMs = ttl === undefined ? undefined : toExpireSeconds(ttl) * 1000;
+        await this.index!.add(client, user, sid, ttlMs);
+      } else {
+        this.index?.forget(sid);
       }
       if (ttl === undefined) {
         await this.write(
@@ -557,6 +582,7 @@ export class RedisStore extends BaseStore {
           (p) => p.set(k, value, "EX", ex),
         );
       }
+      if (user !== undefined) this.index!.remember(client, sid, user);
       this.refreshLog.record(sid, now);
     } catch (err) {
       throw this.fail(err, "set", sid, key);
@@ -597,19 +623,25 @@ export class RedisStore extends BaseStore {
         this.refreshLog.record(sid, now);
         done(null);
       };
+      // The user's index must outlive this session; most of the time this
+      // process already knows it does (see UserIndex.covers).
+      const ready = this.readyClient();
+      const extend =
+        indexKey !== undefined && !(ready && this.index!.covers(ready, indexKey, seconds * 1000))
+          ? indexKey
+          : undefined;
       if (this.batcher) {
         this.batcher.add(key, seconds, finish);
-        // The user's index lives as long as their longest session; a failure
-        // here only delays that key's expiry, so it is not the caller's error.
-        if (indexKey) this.batcher.add(indexKey, seconds, () => {}, true);
+        // A failure here only delays the index key's expiry, so it is not the caller's error.
+        if (extend) this.batcher.add(extend, seconds, () => {}, true);
         return;
       }
-      this.counters.commands += indexKey ? 2 : 1;
+      this.counters.commands += extend ? 2 : 1;
       this.writeConnection()
         .then((client) =>
           Promise.all([
             this.retry(() => client.expire(key, seconds)),
-            indexKey && this.retry(() => client.expire(indexKey, seconds, "GT")),
+            extend && this.retry(() => client.expire(extend, seconds, "GT")),
           ]),
         )
         .then(
@@ -665,11 +697,8 @@ export class RedisStore extends BaseStore {
         (p) => p.unlink(k),
       );
       this.refreshLog.forget(sid);
-      if (user !== undefined) {
-        const ik = this.index!.key(user);
-        this.counters.commands++;
-        await this.retry(() => client.srem(ik, sid));
-      }
+      this.index?.forget(sid);
+      if (user !== undefined) await this.index!.drop(client, user, [sid], this.ttlOf);
     } catch (err) {
       throw this.fail(err, "destroy", sid, key);
     }
@@ -754,6 +783,13 @@ export class RedisStore extends BaseStore {
     }
   }
 
+  /** A session key's PTTL (-2: missing, -1: no expiry), for the index's re-checks. */
+  private readonly ttlOf = async (sid: string): Promise<number> => {
+    const client = await this.connection();
+    this.counters.commands++;
+    return client.pttl(this.keys.key(sid));
+  };
+
   /** The user of a stored session, or undefined (missing, undecodable, or no user). */
   private async ownerOf(sid: string): Promise<string | undefined> {
     try {
@@ -778,7 +814,7 @@ export class RedisStore extends BaseStore {
     const index = this.requireIndex("idsFor");
     try {
       const client = await this.connection();
-      return await index.live(client, String(userId), (sid) => this.doGet(sid));
+      return await index.live(client, String(userId), (sid) => this.doGet(sid), this.ttlOf);
     } catch (err) {
       throw this.fail(err, "idsFor");
     }
@@ -800,7 +836,7 @@ export class RedisStore extends BaseStore {
     try {
       const client = await this.connection();
       const user = String(userId);
-      const live = await index.live(client, user, (sid) => this.doGet(sid));
+      const live = await index.live(client, user, (sid) => this.doGet(sid), this.ttlOf);
       const doomed = live.filter((sid) => sid !== except);
       await Promise.all(
         doomed.map((sid) => {
@@ -815,10 +851,7 @@ export class RedisStore extends BaseStore {
           );
         }),
       );
-      if (doomed.length > 0) {
-        this.counters.commands++;
-        await this.retry(() => client.srem(index.key(user), ...doomed));
-      }
+      if (doomed.length > 0) await index.drop(client, user, doomed, this.ttlOf);
       return doomed.length;
     } catch (err) {
       throw this.fail(err, "destroyFor");

@@ -2,6 +2,76 @@ import { createHash } from "node:crypto";
 import type { SessionData } from "express-session";
 import { ConfigurationError } from "./errors.js";
 import type { AnyClient } from "./topology/manager.js";
+import { groupByNode, nodeIdFor } from "./topology/nodes.js";
+
+/**
+ * Adds sids to index keys and, where needed, extends each key's expiry: many
+ * keys in one call. ARGV repeats [index key, TTL in ms or "" for never,
+ * check ("1" or "0"), n, sid 1 .. sid n]. KEYS[1] is the first index key and
+ * only routes the call: on a cluster declared keys must share a slot, and
+ * `allow-cross-slot-keys` (Redis >= 7.0) lets the script reach any key of the
+ * node it runs on. A key of another node fails alone ("non local key").
+ *
+ * An index key's TTL only ever grows, and never falls below the TTL of a
+ * session added to it; a session that never expires makes it permanent. When
+ * it must grow, it grows an eighth past the session's TTL, so the sets that
+ * follow within that slack need not touch it. The TTL is read and fixed when
+ * the caller asks (check = "1") or when SADD added a member, which includes a
+ * key that had disappeared and was just created again. Otherwise only SADD
+ * runs, and an SADD of a member already there writes (and replicates)
+ * nothing. TTLs are relative, so no clock is compared with another.
+ *
+ * Replies one entry per key: its TTL in ms after the call (-1: none) when it
+ * was read, -3 when it was not, or the error that key met.
+ */
+const ADD_SCRIPT = `#!lua flags=allow-cross-slot-keys
+local out, a = {}, 1
+while a <= #ARGV do
+  local key, ms, check, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  local added = redis.pcall('SADD', key, unpack(ARGV, a + 4, a + 3 + n))
+  if type(added) == 'table' then
+    out[#out + 1] = added.err
+  elseif added == 0 and check == '0' then
+    out[#out + 1] = -3
+  else
+    local ttl = redis.call('PTTL', key)
+    if ttl == -1 and added > 0 and redis.call('SCARD', key) == added then ttl = -2 end
+    if ms == '' then
+      if ttl >= 0 then redis.call('PERSIST', key) end
+      ttl = -1
+    elseif ttl == -2 or (ttl >= 0 and ttl < tonumber(ms)) then
+      ttl = tonumber(ms) + math.floor(tonumber(ms) / 8)
+      redis.call('PEXPIRE', key, ttl)
+    end
+    out[#out + 1] = ttl
+  end
+  a = a + 4 + n
+end
+return out`;
+const ADD_SHA = createHash("sha1").update(ADD_SCRIPT).digest("hex");
+
+/** Sids per script call; keeps Lua's unpack() and one reply small. */
+const MAX_SIDS_PER_CALL = 512;
+
+/** Index keys (and sids) this process remembers; beyond it, the oldest are forgotten. */
+const MAX_REMEMBERED = 50_000;
+
+/** One index key's additions in the current turn. */
+interface PendingAdd {
+  key: string;
+  sids: string[];
+  /** Longest TTL asked for, in ms; Infinity: a session that never expires. */
+  ttlMs: number;
+  waiters: Array<(err: Error | null) => void>;
+}
+
+/** What this process knows of an index key's expiry. */
+interface Coverage {
+  /** The key lives at least until then (ms since the epoch, this clock); Infinity: no expiry. */
+  until: number;
+  /** The node that said so; another node (a failover, a slot move) knows nothing of it. */
+  node: string;
+}
 
 /**
  * Per-user session index ("log out everywhere").
@@ -19,25 +89,21 @@ import type { AnyClient } from "./topology/manager.js";
  * changed or became undefined. On a cluster the sessions can sit on other
  * masters than the index; each check goes to the sid's own node.
  */
-// KEYS[1] = index key, ARGV[1] = sid, ARGV[2] = expiry in ms since the epoch, or "" for none.
-// GT treats a key without a TTL as infinite, so a new index key gets its
-// first expiry from NX; GT then only ever extends it.
-const ADD_SCRIPT = [
-  "redis.call('SADD', KEYS[1], ARGV[1])",
-  "if ARGV[2] == '' then",
-  "  redis.call('PERSIST', KEYS[1])",
-  "else",
-  "  redis.call('PEXPIREAT', KEYS[1], ARGV[2], 'NX')",
-  "  redis.call('PEXPIREAT', KEYS[1], ARGV[2], 'GT')",
-  "end",
-  "return 1",
-].join("\n");
-const ADD_SHA = createHash("sha1").update(ADD_SCRIPT).digest("hex");
-
 export class UserIndex {
+  private pending = new Map<string, PendingAdd>();
+  private pendingClient: AnyClient | undefined;
+  private scheduled = false;
+  /** Index keys' known expiries, so most sets skip reading the TTL. */
+  private readonly coverage = new Map<string, Coverage>();
+  private readonly watched = new WeakSet<AnyClient>();
+  /** sid -> the user this process last indexed it under, and the node that holds that index. */
+  private readonly indexedAs = new Map<string, { user: string; node: string }>();
+
   constructor(
     readonly prefix: string,
     private readonly indexBy: (session: any) => string | undefined,
+    private readonly counters: { commands: number },
+    private readonly retry: <T>(fn: () => Promise<T>) => Promise<T>,
   ) {}
 
   key(user: string): string {
@@ -66,49 +132,243 @@ export class UserIndex {
   }
 
   /**
-   * Adds the sid to its user's index and extends the index key's expiry to
-   * `expireAtMs` (never shortens it; undefined: the session never expires).
-   * One script call instead of three commands, to keep the index cheap per
-   * `set`. Needs Redis >= 7.0 (PEXPIREAT NX/GT).
+   * Adds the sid to its user's index and extends the index key's TTL to
+   * `ttlMs` (never shortens it; undefined: the session never expires).
+   *
+   * Additions made in one turn of the event loop go out together: one script
+   * call per node, queued by an immediate scheduled before the client's own
+   * auto-pipeline flush (the caller adds before it sends its SET), so they
+   * share the socket write of the same turn's SETs. On a cluster, replies
+   * from several nodes read in one turn make one batch, not one per node.
+   * The promise settles when this sid's addition is applied, or fails after
+   * it was sent alone and retried through a failover.
    */
-  add(client: AnyClient, user: string, sid: string, expireAtMs?: number): Promise<unknown> {
-    const args = [this.key(user), sid, expireAtMs === undefined ? "" : String(expireAtMs)];
-    return client.evalsha(ADD_SHA, 1, ...args).catch((err: Error) => {
+  add(client: AnyClient, user: string, sid: string, ttlMs?: number): Promise<void> {
+    if (this.pendingClient !== client) {
+      this.flush();
+      this.watch(client);
+    }
+    this.pendingClient = client;
+    const key = this.key(user);
+    let pending = this.pending.get(key);
+    if (pending === undefined) {
+      pending = { key, sids: [], ttlMs: 0, waiters: [] };
+      this.pending.set(key, pending);
+    }
+    pending.sids.push(sid);
+    pending.ttlMs = Math.max(pending.ttlMs, ttlMs ?? Number.POSITIVE_INFINITY);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    const waiters = pending.waiters;
+    return new Promise<void>((resolve, reject) => {
+      waiters.push((err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Sends every pending addition: one call per node, split at MAX_SIDS_PER_CALL. */
+  private flush(): void {
+    this.scheduled = false;
+    const client = this.pendingClient;
+    if (client === undefined || this.pending.size === 0) return;
+    const all = [...this.pending.values()];
+    this.pending = new Map();
+    for (const group of groupByNode(client, all).values()) {
+      let call: PendingAdd[] = [];
+      let sids = 0;
+      for (const add of group) {
+        if (call.length > 0 && sids + add.sids.length > MAX_SIDS_PER_CALL) {
+          this.sendBatch(client, call);
+          call = [];
+          sids = 0;
+        }
+        call.push(add);
+        sids += add.sids.length;
+      }
+      this.sendBatch(client, call);
+    }
+  }
+
+  /** One call for many keys; whatever did not succeed is sent again alone. */
+  private sendBatch(client: AnyClient, adds: PendingAdd[]): void {
+    const sentAt = Date.now();
+    this.run(client, adds, false).then(
+      (reply) => {
+        adds.forEach((add, i) => {
+          if (this.learn(client, add, reply[i], sentAt)) settleAdd(add, null);
+          else this.sendAlone(client, add);
+        });
+      },
+      () => {
+        for (const add of adds) this.sendAlone(client, add);
+      },
+    );
+  }
+
+  /** One key's additions in a call of their own, routed by the client, TTL checked, retried. */
+  private sendAlone(client: AnyClient, add: PendingAdd): void {
+    this.retry(async () => {
+      const sentAt = Date.now();
+      const [result] = await this.run(client, [add], true);
+      if (!this.learn(client, add, result, sentAt)) throw new Error(String(result));
+    }).then(
+      () => settleAdd(add, null),
+      (err: Error) => settleAdd(add, err),
+    );
+  }
+
+  private run(client: AnyClient, adds: PendingAdd[], checkAll: boolean): Promise<unknown[]> {
+    const args: string[] = [adds[0]!.key];
+    const now = Date.now();
+    for (const add of adds) {
+      const never = add.ttlMs === Number.POSITIVE_INFINITY;
+      const check = checkAll || !this.covers(client, add.key, add.ttlMs, now);
+      args.push(
+        add.key,
+        never ? "" : String(add.ttlMs),
+        check ? "1" : "0",
+        String(add.sids.length),
+        ...add.sids,
+      );
+    }
+    this.counters.commands++;
+    return (client.evalsha(ADD_SHA, 1, ...args) as Promise<unknown[]>).catch((err: Error) => {
       // First call on this node since it started: send the script itself once.
       if (!/NOSCRIPT/.test(err.message)) throw err;
-      return client.eval(ADD_SCRIPT, 1, ...args);
+      this.counters.commands++;
+      return client.eval(ADD_SCRIPT, 1, ...args) as Promise<unknown[]>;
+    });
+  }
+
+  /** Records what one key's reply says of its expiry; false when the key failed. */
+  private learn(client: AnyClient, add: PendingAdd, result: unknown, sentAt: number): boolean {
+    if (typeof result !== "number") return false;
+    if (result === -3) return true;
+    // The TTL counts from when the script ran, which is after sentAt.
+    const until = result === -1 ? Number.POSITIVE_INFINITY : sentAt + result;
+    this.coverage.delete(add.key);
+    this.coverage.set(add.key, { until, node: nodeIdFor(client, add.key) });
+    if (this.coverage.size > MAX_REMEMBERED) {
+      this.coverage.delete(this.coverage.keys().next().value as string);
+    }
+    return true;
+  }
+
+  /**
+   * Whether the index key is known to outlive a session given `ttlMs` from
+   * now, as told by the node that still holds it.
+   */
+  covers(client: AnyClient, key: string, ttlMs: number, now = Date.now()): boolean {
+    const known = this.coverage.get(key);
+    if (known === undefined || known.node !== nodeIdFor(client, key)) return false;
+    return known.until >= now + ttlMs;
+  }
+
+  /**
+   * Forgets every known expiry and indexed sid when the connection drops: a
+   * failover may have lost the last additions and extensions with the old
+   * master. On a cluster the node recorded with each does the same for one
+   * shard's failover or a slot move.
+   */
+  private watch(client: AnyClient): void {
+    if (this.watched.has(client)) return;
+    this.watched.add(client);
+    client.on("close", () => {
+      this.coverage.clear();
+      this.indexedAs.clear();
     });
   }
 
   /**
+   * Whether a set of `sid` for `user` may leave the index alone: this process
+   * indexed the sid under that user, and the user's index is known to outlive
+   * the new TTL. The caller then writes with SET ... XX, which proves the
+   * session still existed. Entries leave an index only once their session
+   * is gone (destroy, destroyFor, a read that found it missing), so a session
+   * that exists is still listed where this process put it. When it does not
+   * exist, XX writes nothing and the caller indexes it in full.
+   */
+  known(client: AnyClient, sid: string, user: string, ttlMs: number): boolean {
+    const known = this.indexedAs.get(sid);
+    if (known === undefined || known.user !== user) return false;
+    const key = this.key(user);
+    return known.node === nodeIdFor(client, key) && this.covers(client, key, ttlMs);
+  }
+
+  /** Records that the sid is in `user`'s index, written by this process. */
+  remember(client: AnyClient, sid: string, user: string): void {
+    this.indexedAs.delete(sid);
+    this.indexedAs.set(sid, { user, node: nodeIdFor(client, this.key(user)) });
+    if (this.indexedAs.size > MAX_REMEMBERED) {
+      this.indexedAs.delete(this.indexedAs.keys().next().value as string);
+    }
+  }
+
+  forget(sid: string): void {
+    this.indexedAs.delete(sid);
+  }
+
+  /**
+   * Removes sids whose sessions are gone from `user`'s index. A set that
+   * raced the removal may have brought a session back after it was found
+   * missing; such a sid is added back, with its session's TTL, so that no
+   * existing session is left out of its index. `ttlOf` gives a session
+   * key's PTTL (-2: missing, -1: no expiry).
+   */
+  async drop(
+    client: AnyClient,
+    user: string,
+    sids: string[],
+    ttlOf: (sid: string) => Promise<number>,
+  ): Promise<void> {
+    for (const sid of sids) this.forget(sid);
+    this.counters.commands++;
+    await this.retry(() => client.srem(this.key(user), ...sids));
+    const ttls = await Promise.all(sids.map((sid) => this.retry(() => ttlOf(sid))));
+    await Promise.all(
+      sids.map((sid, i) => {
+        const ttl = ttls[i]!;
+        if (ttl === -2) return undefined;
+        return this.add(client, user, sid, ttl === -1 ? undefined : Math.max(ttl, 1));
+      }),
+    );
+  }
+
+  /**
    * Sids of `user` whose session still exists and still belongs to them.
-   * Stale entries are removed from the index as a side effect.
+   * Sids whose session is gone are dropped from the index as a side effect.
+   * A sid whose session now belongs to someone else, or cannot be decoded,
+   * is left out of the answer but stays in the index until its session ends.
    */
   async live(
     client: AnyClient,
     user: string,
     load: (sid: string) => Promise<SessionData | null>,
+    ttlOf: (sid: string) => Promise<number>,
   ): Promise<string[]> {
     const key = this.key(user);
     const sids = (await client.smembers(key)) as string[];
     if (sids.length === 0) return [];
-    const checks = await Promise.all(
+    const states = await Promise.all(
       sids.map(async (sid) => {
         try {
           const session = await load(sid);
-          return session !== null && this.userOf(sid, session) === user;
+          if (session === null) return "gone";
+          return this.userOf(sid, session) === user ? "live" : "other";
         } catch {
           // An undecodable session cannot be attributed to anyone.
-          return false;
+          return "other";
         }
       }),
     );
-    const live: string[] = [];
-    const stale: string[] = [];
-    sids.forEach((sid, i) => {
-      (checks[i] ? live : stale).push(sid);
-    });
-    if (stale.length > 0) await client.srem(key, ...stale);
+    const live = sids.filter((_, i) => states[i] === "live");
+    const gone = sids.filter((_, i) => states[i] === "gone");
+    if (gone.length > 0) await this.drop(client, user, gone, ttlOf);
     return live;
   }
+}
+
+function settleAdd(add: PendingAdd, err: Error | null): void {
+  for (const done of add.waiters) done(err);
 }
