@@ -1,6 +1,7 @@
 import { debuglog } from "node:util";
 import session, { type SessionData } from "express-session";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
+import { BoundedMap } from "./bounded-map.js";
 import {
   type DurabilitySettings,
   DurableWriter,
@@ -72,20 +73,11 @@ function settle<T>(promise: Promise<T>, cb: Callback<T> | undefined): Promise<T>
 
 /** Remembers when this process last refreshed a session's TTL, for `touchAfter`. */
 class RefreshLog {
-  private readonly at = new Map<string, number>();
+  private readonly at = new BoundedMap<string, number>(50_000);
   constructor(private readonly windowMs: number) {}
 
   record(sid: string, now: number): void {
-    if (this.windowMs <= 0) return;
-    this.at.delete(sid);
-    this.at.set(sid, now);
-    // Entries older than the window are useless; Map order is insertion order.
-    if (this.at.size > 10_000) {
-      for (const [k, t] of this.at) {
-        if (now - t < this.windowMs && this.at.size <= 100_000) break;
-        this.at.delete(k);
-      }
-    }
+    if (this.windowMs > 0) this.at.set(sid, now);
   }
 
   fresh(sid: string, now: number): boolean {

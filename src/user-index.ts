@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { SessionData } from "express-session";
+import { BoundedMap } from "./bounded-map.js";
 import { ConfigurationError } from "./errors.js";
 import type { AnyClient } from "./topology/manager.js";
 import { groupByNode, nodeIdFor } from "./topology/nodes.js";
@@ -15,11 +16,14 @@ import { groupByNode, nodeIdFor } from "./topology/nodes.js";
  * An index key's TTL only ever grows, and never falls below the TTL of a
  * session added to it; a session that never expires makes it permanent. When
  * it must grow, it grows an eighth past the session's TTL, so the sets that
- * follow within that slack need not touch it. The TTL is read and fixed when
- * the caller asks (check = "1") or when SADD added a member, which includes a
- * key that had disappeared and was just created again. Otherwise only SADD
- * runs, and an SADD of a member already there writes (and replicates)
- * nothing. TTLs are relative, so no clock is compared with another.
+ * follow within that slack need not touch it. The TTL is read and fixed only
+ * when the caller asks (check = "1"): the caller knows how long the key lives
+ * from an earlier reply, and the key cannot disappear before then, because
+ * the checked call also adds a placeholder member, "", that is never
+ * removed, so removing sids never empties the set (an empty set is deleted,
+ * and would come back without a TTL). Otherwise only SADD runs; an SADD of a
+ * member already there writes (and replicates) nothing. TTLs are relative, so
+ * no clock is compared with another.
  *
  * Replies one entry per key: its TTL in ms after the call (-1: none) when it
  * was read, -3 when it was not, or the error that key met.
@@ -31,11 +35,12 @@ while a <= #ARGV do
   local added = redis.pcall('SADD', key, unpack(ARGV, a + 4, a + 3 + n))
   if type(added) == 'table' then
     out[#out + 1] = added.err
-  elseif added == 0 and check == '0' then
+  elseif check == '0' then
     out[#out + 1] = -3
   else
     local ttl = redis.call('PTTL', key)
-    if ttl == -1 and added > 0 and redis.call('SCARD', key) == added then ttl = -2 end
+    if ttl == -1 and redis.call('SCARD', key) == added then ttl = -2 end
+    redis.call('SADD', key, '')
     if ms == '' then
       if ttl >= 0 then redis.call('PERSIST', key) end
       ttl = -1
@@ -50,10 +55,13 @@ end
 return out`;
 const ADD_SHA = createHash("sha1").update(ADD_SCRIPT).digest("hex");
 
+/** The member every index set keeps so that it never empties; not a sid. */
+const PLACEHOLDER = "";
+
 /** Sids per script call; keeps Lua's unpack() and one reply small. */
 const MAX_SIDS_PER_CALL = 512;
 
-/** Index keys (and sids) this process remembers; beyond it, the oldest are forgotten. */
+/** Index keys (and sids) this process remembers, per generation (see BoundedMap). */
 const MAX_REMEMBERED = 50_000;
 
 /** One index key's additions in the current turn. */
@@ -94,10 +102,12 @@ export class UserIndex {
   private pendingClient: AnyClient | undefined;
   private scheduled = false;
   /** Index keys' known expiries, so most sets skip reading the TTL. */
-  private readonly coverage = new Map<string, Coverage>();
+  private readonly coverage = new BoundedMap<string, Coverage>(MAX_REMEMBERED);
   private readonly watched = new WeakSet<AnyClient>();
   /** sid -> the user this process last indexed it under, and the node that holds that index. */
-  private readonly indexedAs = new Map<string, { user: string; node: string }>();
+  private readonly indexedAs = new BoundedMap<string, { user: string; node: string }>(
+    MAX_REMEMBERED,
+  );
 
   constructor(
     readonly prefix: string,
@@ -144,6 +154,11 @@ export class UserIndex {
    * it was sent alone and retried through a failover.
    */
   add(client: AnyClient, user: string, sid: string, ttlMs?: number): Promise<void> {
+    if (sid === PLACEHOLDER) {
+      return Promise.reject(
+        new TypeError("An empty session id cannot be listed in the per-user index (indexBy)"),
+      );
+    }
     if (this.pendingClient !== client) {
       this.flush();
       this.watch(client);
@@ -247,11 +262,7 @@ export class UserIndex {
     if (result === -3) return true;
     // The TTL counts from when the script ran, which is after sentAt.
     const until = result === -1 ? Number.POSITIVE_INFINITY : sentAt + result;
-    this.coverage.delete(add.key);
     this.coverage.set(add.key, { until, node: nodeIdFor(client, add.key) });
-    if (this.coverage.size > MAX_REMEMBERED) {
-      this.coverage.delete(this.coverage.keys().next().value as string);
-    }
     return true;
   }
 
@@ -298,11 +309,7 @@ export class UserIndex {
 
   /** Records that the sid is in `user`'s index, written by this process. */
   remember(client: AnyClient, sid: string, user: string): void {
-    this.indexedAs.delete(sid);
     this.indexedAs.set(sid, { user, node: nodeIdFor(client, this.key(user)) });
-    if (this.indexedAs.size > MAX_REMEMBERED) {
-      this.indexedAs.delete(this.indexedAs.keys().next().value as string);
-    }
   }
 
   forget(sid: string): void {
@@ -348,7 +355,7 @@ export class UserIndex {
     ttlOf: (sid: string) => Promise<number>,
   ): Promise<string[]> {
     const key = this.key(user);
-    const sids = (await client.smembers(key)) as string[];
+    const sids = ((await client.smembers(key)) as string[]).filter((m) => m !== PLACEHOLDER);
     if (sids.length === 0) return [];
     const states = await Promise.all(
       sids.map(async (sid) => {
