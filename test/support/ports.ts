@@ -1,4 +1,7 @@
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export const LOCALHOST = "127.0.0.1";
 
@@ -13,6 +16,57 @@ const RESERVED = new Set([6379, 16379, 26379]);
 // Ports handed out by this process stay taken even after the node on them dies,
 // because restart() wants the same port back.
 const taken = new Set<number>();
+
+// ...and no other test worker may take them either: a client whose node was
+// killed on purpose would otherwise reconnect to another test's server that
+// happened to draw the same port. A claim is a file named after the port,
+// created exclusively; a claim of a process that is gone is stale.
+const CLAIMS = join(tmpdir(), "connect-redis-ha-ports");
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function claim(port: number): boolean {
+  mkdirSync(CLAIMS, { recursive: true });
+  const file = join(CLAIMS, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: "wx" });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(file, "utf8"));
+      } catch {
+        // Released in the meantime.
+      }
+      if (owner > 0 && alive(owner)) return false;
+      try {
+        unlinkSync(file);
+      } catch {
+        // Another worker reclaimed it first; the next attempt says who won.
+      }
+    }
+  }
+  return false;
+}
+
+process.on("exit", () => {
+  for (const port of taken) {
+    try {
+      unlinkSync(join(CLAIMS, String(port)));
+    } catch {
+      // Already gone.
+    }
+  }
+});
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -32,7 +86,7 @@ function canListen(port: number): Promise<boolean> {
 export async function reservePort(): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
-    if (taken.has(port) || RESERVED.has(port)) continue;
+    if (taken.has(port) || RESERVED.has(port) || !claim(port)) continue;
     taken.add(port);
     if (await canListen(port)) return port;
   }
