@@ -163,7 +163,13 @@ export interface RedisStoreOptions {
   durability?: DurabilityOptions;
 
   // ---- per-user index ----
-  /** Returns the user a session belongs to, to keep a per-user index. @default undefined (no index) */
+  /**
+   * Returns the user a session belongs to, to keep a per-user index for
+   * `idsFor` and `destroyFor` ("log out everywhere"). Sets of a session
+   * already indexed stay one command; the first set of a sid adds it to the
+   * index in one batched script call per node per turn. Needs Redis >= 7.0.
+   * @default undefined (no index)
+   */
   indexBy?: (session: any) => string | undefined;
   /** Prefix of index keys; must not start with `prefix`. @default "idx:" + prefix */
   indexPrefix?: string;
