@@ -488,12 +488,7 @@ export class RedisStore extends BaseStore {
       // Already listed in this user's index, which outlives the new TTL: XX
       // proves the session still exists, so it still is. A session gone in
       // the meantime is not written, and gets the full path instead.
-      this.counters.commands++;
-      const xx =
-        seconds === undefined
-          ? client.set(key, value as string, "XX")
-          : client.set(key, value as string, "EX", seconds, "XX");
-      return xx.then(
+      return this.sendSet(client, key, value, seconds, true).then(
         (reply) => (reply === null ? this.doSet(sid, sess) : this.refreshLog.record(sid, now)),
         (err) =>
           isRetryable(err)
@@ -505,15 +500,8 @@ export class RedisStore extends BaseStore {
     // joins this turn's batch (one script call per node for every set of the
     // turn), which goes out in the same socket write as the SET. The set
     // resolves only once both are applied.
-    const indexed =
-      user === undefined
-        ? undefined
-        : this.index!.add(client, user, sid, seconds === undefined ? undefined : ttlMs);
-    this.counters.commands++;
-    const sent =
-      seconds === undefined
-        ? client.set(key, value as string)
-        : client.set(key, value as string, "EX", seconds);
+    const indexed = user === undefined ? undefined : this.index!.add(client, user, sid, ttlMs);
+    const sent = this.sendSet(client, key, value, seconds, false);
     const both = indexed ? Promise.all([indexed, sent]) : sent;
     return both.then(
       () => {
@@ -534,6 +522,22 @@ export class RedisStore extends BaseStore {
     );
   }
 
+  /** One SET, with EX when the session expires; `onlyIfExists` adds XX (null: nothing written). */
+  private sendSet(
+    client: AnyClient,
+    key: string,
+    value: string | Uint8Array,
+    seconds: number | undefined,
+    onlyIfExists: boolean,
+  ): Promise<"OK" | null> {
+    this.counters.commands++;
+    const v = value as string;
+    if (seconds === undefined) return onlyIfExists ? client.set(key, v, "XX") : client.set(key, v);
+    return onlyIfExists
+      ? client.set(key, v, "EX", seconds, "XX")
+      : client.set(key, v, "EX", seconds);
+  }
+
   private async doSet(sid: string, sess: SessionData): Promise<void> {
     let key = this.keys.key(sid);
     try {
@@ -551,7 +555,7 @@ export class RedisStore extends BaseStore {
       if (user !== undefined) {
         // Index first: a stale index entry is pruned on read, but a session
         // missing from its user's index would survive "log out everywhere".
-        const ttlMs = ttl === undefined ? undefined : toExpireSeconds(ttl) * 1000;
+        const ttlMs = ttl === undefined ? Number.POSITIVE_INFINITY : toExpireSeconds(ttl) * 1000;
         await this.index!.add(client, user, sid, ttlMs);
       } else {
         this.index?.forget(sid);

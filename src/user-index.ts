@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { SessionData } from "express-session";
 import { BoundedMap } from "./bounded-map.js";
-import { ConfigurationError } from "./errors.js";
+import { ConfigurationError, SessionEncodeError } from "./errors.js";
 import type { AnyClient } from "./topology/manager.js";
 import { groupByNode, nodeIdFor } from "./topology/nodes.js";
 
@@ -89,13 +89,15 @@ interface Coverage {
  * outside the session keyspace, so it never shows in length()/ids().
  *
  * The index is a hint, the session keys are the truth. `set` adds the sid to
- * its user's set and extends the set's TTL to the session's (never shortens
- * it: EXPIRE/PEXPIREAT ... GT), so an index outlives none of its sessions
- * and disappears with the last one. Reads verify every sid against its
- * session (still there, still this user's) and drop the ones that are not:
- * expired sessions, sessions destroyed elsewhere, and sessions whose user
- * changed or became undefined. On a cluster the sessions can sit on other
- * masters than the index; each check goes to the sid's own node.
+ * its user's set and makes sure the set outlives the session (ADD_SCRIPT),
+ * so an index key expires only after its last session can have. Reads verify
+ * every sid against its session (still there, still this user's) and report
+ * only those. Ids leave a set only once their session is gone (destroyed, or
+ * found missing by a read); an id whose session moved to another user stays
+ * as an unreported hint until the session ends. That rule is what lets a
+ * process skip the index for a sid it indexed before (see `known`). On a
+ * cluster the sessions can sit on other masters than the index; each check
+ * goes to the sid's own node.
  */
 export class UserIndex {
   private pending = new Map<string, PendingAdd>();
@@ -138,12 +140,18 @@ export class UserIndex {
         { sid },
       );
     }
+    if (sid === PLACEHOLDER) {
+      throw new SessionEncodeError(
+        "An empty session id cannot be listed in the per-user index (`indexBy`); nothing was written",
+        { sid },
+      );
+    }
     return String(user);
   }
 
   /**
-   * Adds the sid to its user's index and extends the index key's TTL to
-   * `ttlMs` (never shortens it; undefined: the session never expires).
+   * Adds the sid to its user's index and makes the index key live at least
+   * `ttlMs` more (never shortens it; Infinity: the session never expires).
    *
    * Additions made in one turn of the event loop go out together: one script
    * call per node, queued by an immediate scheduled before the client's own
@@ -153,12 +161,7 @@ export class UserIndex {
    * The promise settles when this sid's addition is applied, or fails after
    * it was sent alone and retried through a failover.
    */
-  add(client: AnyClient, user: string, sid: string, ttlMs?: number): Promise<void> {
-    if (sid === PLACEHOLDER) {
-      return Promise.reject(
-        new TypeError("An empty session id cannot be listed in the per-user index (indexBy)"),
-      );
-    }
+  add(client: AnyClient, user: string, sid: string, ttlMs: number): Promise<void> {
     if (this.pendingClient !== client) {
       this.flush();
       this.watch(client);
@@ -171,7 +174,7 @@ export class UserIndex {
       this.pending.set(key, pending);
     }
     pending.sids.push(sid);
-    pending.ttlMs = Math.max(pending.ttlMs, ttlMs ?? Number.POSITIVE_INFINITY);
+    pending.ttlMs = Math.max(pending.ttlMs, ttlMs);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -270,10 +273,15 @@ export class UserIndex {
    * Whether the index key is known to outlive a session given `ttlMs` from
    * now, as told by the node that still holds it.
    */
-  covers(client: AnyClient, key: string, ttlMs: number, now = Date.now()): boolean {
+  covers(
+    client: AnyClient,
+    key: string,
+    ttlMs: number,
+    now = Date.now(),
+    node = nodeIdFor(client, key),
+  ): boolean {
     const known = this.coverage.get(key);
-    if (known === undefined || known.node !== nodeIdFor(client, key)) return false;
-    return known.until >= now + ttlMs;
+    return known !== undefined && known.node === node && known.until >= now + ttlMs;
   }
 
   /**
@@ -304,7 +312,8 @@ export class UserIndex {
     const known = this.indexedAs.get(sid);
     if (known === undefined || known.user !== user) return false;
     const key = this.key(user);
-    return known.node === nodeIdFor(client, key) && this.covers(client, key, ttlMs);
+    const node = nodeIdFor(client, key);
+    return known.node === node && this.covers(client, key, ttlMs, Date.now(), node);
   }
 
   /** Records that the sid is in `user`'s index, written by this process. */
@@ -329,6 +338,8 @@ export class UserIndex {
     sids: string[],
     ttlOf: (sid: string) => Promise<number>,
   ): Promise<void> {
+    sids = sids.filter((sid) => sid !== PLACEHOLDER);
+    if (sids.length === 0) return;
     for (const sid of sids) this.forget(sid);
     this.counters.commands++;
     await this.retry(() => client.srem(this.key(user), ...sids));
@@ -337,7 +348,12 @@ export class UserIndex {
       sids.map((sid, i) => {
         const ttl = ttls[i]!;
         if (ttl === -2) return undefined;
-        return this.add(client, user, sid, ttl === -1 ? undefined : Math.max(ttl, 1));
+        return this.add(
+          client,
+          user,
+          sid,
+          ttl === -1 ? Number.POSITIVE_INFINITY : Math.max(ttl, 1),
+        );
       }),
     );
   }

@@ -531,7 +531,10 @@ export function conformanceSuite(getTarget: () => ConformanceTarget): void {
 
     it("refuses to index an empty sid, and leaves nothing stored", async () => {
       const store = indexed();
-      await expect(store.set("", as("gil"))).rejects.toThrow(/empty session id/);
+      await expect(store.set("", as("gil"))).rejects.toMatchObject({
+        code: "ERR_ENCODE",
+        message: expect.stringMatching(/empty session id/),
+      });
       expect(await store.get("")).toBeNull();
       expect(await store.idsFor("gil")).toEqual([]);
     });

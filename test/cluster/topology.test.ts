@@ -84,6 +84,31 @@ describe("cluster topology", () => {
     expect(store.topology).toBe("cluster");
   });
 
+  it("indexes in full again once a user's index key moved to another master", async () => {
+    const store = track(
+      new RedisStore({ url: topology.url, prefix: "mig:", indexBy: (x: { u?: string }) => x.u }),
+    );
+    const sess = (n: number) => ({ cookie: { maxAge: 60_000 }, u: "lee", n }) as never;
+    await store.set("m1", sess(1));
+    let before = store.stats().commands;
+    await store.set("m1", sess(2));
+    expect(store.stats().commands - before).toBe(1); // SET ... XX alone
+    const indexKey = "idx:mig:{lee}";
+    const admin = new Cluster([{ host: seed().host, port: seed().port }]);
+    tracked.client(admin);
+    const slot = Number(await admin.cluster("KEYSLOT", indexKey));
+    const source = await topology.slotOwner(slot);
+    const target = (await topology.masters()).find((m) => m.port !== source.port)!;
+    await topology.migrateSlot(slot, target);
+    // The store's client learns the new owner from the MOVED of this read.
+    expect(await store.idsFor("lee")).toEqual(["m1"]);
+    before = store.stats().commands;
+    await store.set("m1", sess(3));
+    // SET and the index call to the new owner (plus EVAL if it had not seen the script).
+    expect(store.stats().commands - before).toBeGreaterThanOrEqual(2);
+    expect(await store.idsFor("lee")).toEqual(["m1"]);
+  });
+
   it("rejects a prefix with braces on a cluster", async () => {
     expect(() => new RedisStore({ url: topology.url, prefix: "app{1}:" })).toThrow(
       /prefix.*"app\{1\}:".*one slot/,

@@ -3,6 +3,7 @@
  * a connection cut mid-reply, huge sessions, racing writers.
  */
 import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RedisStore } from "../../src/index.js";
 import { progress, storeWriter } from "../faults/load.js";
@@ -114,6 +115,27 @@ describe("standalone faults", () => {
       // Commands on one connection apply in call order: the last set wins.
       expect(got?.round).toBe(round + 0.5);
     }
+  });
+
+  it("indexes in full again after its connection dropped (what it knew may be gone)", async () => {
+    const s = store({ indexBy: (x: { user?: string }) => x.user });
+    const sess = (n: number) => ({ cookie: { maxAge: 60_000 }, user: "kim", n }) as never;
+    await s.set("k1", sess(1));
+    let before = s.stats().commands;
+    await s.set("k1", sess(2));
+    expect(s.stats().commands - before).toBe(1); // SET ... XX alone
+    const admin = new Redis(topology.url);
+    try {
+      await admin.call("CLIENT", "KILL", "TYPE", "normal"); // every client but this one
+    } finally {
+      admin.disconnect();
+    }
+    // Answered on the new connection, so the old one's "close" came first.
+    expect(await s.get("k1")).toMatchObject({ n: 2 });
+    before = s.stats().commands;
+    await s.set("k1", sess(3));
+    expect(s.stats().commands - before).toBe(2); // SET and the index call
+    expect(await s.idsFor("kim")).toEqual(["k1"]);
   });
 
   it("fails a call to a Redis that died within the client's budget, not ioredis' ~73 s", async () => {
