@@ -514,7 +514,9 @@ export function conformanceSuite(getTarget: () => ConformanceTarget): void {
           const sid = `c${i % 40}`;
           const user = (i + wave) % 3 === 0 ? "dee" : "eve";
           ops.push(i % 7 === 3 ? store.destroy(sid) : store.set(sid, as(user)));
-          if (i % 50 === 49) ops.push(store.destroyFor(user, { except: sid }));
+          // Logouts everywhere race the first two waves; the last wave leaves both users
+          // with sessions, so the comparison below has something to compare.
+          if (wave < 2 && i % 50 === 49) ops.push(store.destroyFor(user, { except: sid }));
         }
         await Promise.all(ops);
       }
@@ -525,6 +527,7 @@ export function conformanceSuite(getTarget: () => ConformanceTarget): void {
           .filter((s) => (s as unknown as U).user === user)
           .map((s) => s.id)
           .sort();
+        expect(expected.length).toBeGreaterThan(0); // an empty comparison would prove nothing
         expect((await stores[2]!.idsFor(user)).sort()).toEqual(expected);
       }
     });

@@ -62,13 +62,15 @@ async function scenario(
     return s;
   };
   let app: Awaited<ReturnType<typeof startApp>> | undefined;
+  // Stopped in `finally` too: a failed step must not leave them writing into later tests.
+  const loads: Load[] = [];
   try {
     app = await startApp(make("h:", "error"));
     const durable = storeWriter(make("d:", "error"), { tag: "d" });
     const warn = storeWriter(make("w:", "warn"), { tag: "w" });
     const plain = storeWriter(make("p:"), { tag: "p" });
     const http = httpLoad(app.url);
-    const loads = [durable, warn, plain, http];
+    loads.push(durable, warn, plain, http);
     await Promise.all(loads.map((l) => progress(l, 50)));
     const outcome = await fault(topology);
     await Promise.all(loads.map((l) => progress(l, 100, 20_000)));
@@ -87,6 +89,7 @@ async function scenario(
     ]);
     return { durable, warn, plain, http, lost, outcome };
   } finally {
+    await Promise.all(loads.map((l) => l.stop()));
     await app?.close();
     await Promise.all(stores.map((s) => s.close()));
     await topology.stop();

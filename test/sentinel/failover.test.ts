@@ -46,6 +46,8 @@ async function scenario(
     return s;
   };
   let app: Awaited<ReturnType<typeof startApp>> | undefined;
+  // Stopped in `finally` too: a failed step must not leave them writing into later tests.
+  const loads: Load[] = [];
   try {
     const durableStore = make("d:", true);
     const plainStore = make("p:", false);
@@ -53,7 +55,7 @@ async function scenario(
     const durable = storeWriter(durableStore, { tag: "d" });
     const plain = storeWriter(plainStore, { tag: "p" });
     const http = httpLoad(app.url);
-    const loads = [durable, plain, http];
+    loads.push(durable, plain, http);
     await Promise.all(loads.map((l) => progress(l, 50)));
     const outcome = await fault(topology);
     // Recovered means: every load has succeeded again after the topology healed.
@@ -71,6 +73,7 @@ async function scenario(
     ]);
     return { durable, plain, http, lost, outcome };
   } finally {
+    await Promise.all(loads.map((l) => l.stop()));
     await app?.close();
     await Promise.all(stores.map((s) => s.close()));
     await topology.stop();
@@ -122,7 +125,7 @@ describe("sentinel failover under load", () => {
         await t.failover();
         return { faultAt, readyAt: Date.now() };
       });
-      for (const load of [r.durable, r.http]) expect(load.stats.failed).toBe(0);
+      for (const load of [r.durable, r.http, r.plain]) expect(load.stats.failed).toBe(0);
       expect(r.lost).toEqual({ durable: 0, plain: 0, http: 0 });
     });
 

@@ -46,28 +46,33 @@ describe("standalone faults", () => {
   it("7. Redis stopped past the grace: disconnect, then connect and writes again after restart", async () => {
     const s = store({ disconnectGraceMs: 300 });
     const writer = storeWriter(s, { concurrency: 4 });
-    await progress(writer, 30);
-    const disconnected = nextEvent(s, "disconnect", 10_000);
-    const faultAt = Date.now();
-    await topology.node.kill();
-    await disconnected;
-    const reconnected = nextEvent(s, "connect", 10_000);
-    await topology.node.restart();
-    await reconnected;
-    const readyAt = Date.now();
-    await progress(writer, 30);
-    await writer.stop();
-    await report.add(
-      {
-        topology: "standalone",
-        scenario: "7 Redis down past grace",
-        load: "store",
-        durability: "none",
-      },
-      writer,
-      faultAt,
-      0, // the node keeps nothing across a restart; losses here are the outage itself
-    );
+    let readyAt = 0;
+    try {
+      await progress(writer, 30);
+      const disconnected = nextEvent(s, "disconnect", 10_000);
+      const faultAt = Date.now();
+      await topology.node.kill();
+      await disconnected;
+      const reconnected = nextEvent(s, "connect", 10_000);
+      await topology.node.restart();
+      await reconnected;
+      readyAt = Date.now();
+      await progress(writer, 30);
+      await writer.stop();
+      await report.add(
+        {
+          topology: "standalone",
+          scenario: "7 Redis down past grace",
+          load: "store",
+          durability: "none",
+        },
+        writer,
+        faultAt,
+        0, // the node keeps nothing across a restart; losses here are the outage itself
+      );
+    } finally {
+      await writer.stop(); // also when a step above failed
+    }
     const first = writer.stats.successes.find((t) => t > readyAt - 1);
     expect(first).toBeDefined();
     // Writes issued after the restart succeed promptly.

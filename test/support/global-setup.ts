@@ -1,3 +1,4 @@
+import { releaseStaleClaims } from "./ports.js";
 import { createRunDir, orphanedRunDirs, RUN_DIR_ENV, reapRunDir } from "./process.js";
 
 /**
@@ -16,11 +17,14 @@ export default async function setup(): Promise<() => Promise<void>> {
       );
     }
   }
+  // Port claims of earlier runs' workers (ports.ts); none of this run's exist yet.
+  releaseStaleClaims();
   // Workers are forked after this and inherit the variable.
   const dir = createRunDir(process.pid);
   process.env[RUN_DIR_ENV] = dir;
   return async () => {
     const killed = await reapRunDir(dir);
+    releaseStaleClaims(); // every worker has exited
     if (killed.length > 0) {
       console.warn(
         `[redis-ha harness] killed ${killed.length} server(s) a test did not stop (pids ${killed.join(", ")})`,

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,11 @@ const taken = new Set<number>();
 // ...and no other test worker may take them either: a client whose node was
 // killed on purpose would otherwise reconnect to another test's server that
 // happened to draw the same port. A claim is a file named after the port,
-// created exclusively; a claim of a process that is gone is stale.
+// created exclusively (O_EXCL), so two workers never both hold one. Claims
+// of processes that are gone are removed only by releaseStaleClaims(), from
+// globalSetup, before any worker starts and after all have ended: removing
+// them from workers would race (two workers could both see the old owner
+// dead, and the second would delete the first one's fresh claim).
 const CLAIMS = join(tmpdir(), "connect-redis-ha-ports");
 
 function alive(pid: number): boolean {
@@ -34,39 +38,37 @@ function alive(pid: number): boolean {
 
 function claim(port: number): boolean {
   mkdirSync(CLAIMS, { recursive: true });
-  const file = join(CLAIMS, String(port));
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, String(process.pid), { flag: "wx" });
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      let owner = 0;
-      try {
-        owner = Number(readFileSync(file, "utf8"));
-      } catch {
-        // Released in the meantime.
-      }
-      if (owner > 0 && alive(owner)) return false;
-      try {
-        unlinkSync(file);
-      } catch {
-        // Another worker reclaimed it first; the next attempt says who won.
-      }
-    }
+  try {
+    writeFileSync(join(CLAIMS, String(port)), String(process.pid), { flag: "wx" });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
   }
-  return false;
 }
 
-process.on("exit", () => {
-  for (const port of taken) {
+/** Removes the claims of processes that have exited; returns how many. */
+export function releaseStaleClaims(): number {
+  let released = 0;
+  let names: string[];
+  try {
+    names = readdirSync(CLAIMS);
+  } catch {
+    return 0; // no claims yet
+  }
+  for (const name of names) {
+    const file = join(CLAIMS, name);
     try {
-      unlinkSync(join(CLAIMS, String(port)));
+      const owner = Number(readFileSync(file, "utf8"));
+      if (owner > 0 && alive(owner)) continue;
+      unlinkSync(file);
+      released++;
     } catch {
-      // Already gone.
+      // Gone in the meantime.
     }
   }
-});
+  return released;
+}
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
