@@ -171,7 +171,7 @@ export interface RedisStoreOptions {
    * @default undefined (no index)
    */
   indexBy?: (session: any) => string | undefined;
-  /** Prefix of index keys; must not start with `prefix`. @default "idx:" + prefix */
+  /** Prefix of index keys; must not start with `prefix` or contain braces, and needs `indexBy`. @default "idx:" + prefix */
   indexPrefix?: string;
 }
 
