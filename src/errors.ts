@@ -113,6 +113,14 @@ export function closedError(): RedisStoreError {
   );
 }
 
+/**
+ * What a pipeline reply that never came is taken as: a failure (the command
+ * may or may not have run), and retryable, as a dropped connection is.
+ */
+export function missingReply(): Error {
+  return new Error("Connection is closed: a pipeline reply is missing");
+}
+
 const AUTH_REPLY =
   /^(WRONGPASS|NOAUTH|NOPERM)\b|invalid (username-)?password|AUTH.*without any password/i;
 

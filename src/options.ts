@@ -1,5 +1,11 @@
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis";
-import type { Serializer } from "./serializer.js";
+import {
+  type Codec,
+  codecFor,
+  jsonSerializer,
+  msgpackSerializer,
+  type Serializer,
+} from "./serializer.js";
 import type { TtlOption } from "./ttl.js";
 
 /**
@@ -192,38 +198,45 @@ export const defaults = {
   defaultUrl: "redis://127.0.0.1:6379",
 } as const;
 
-const KNOWN = new Set<string>([
-  "client",
-  "closeClient",
-  "url",
-  "standalone",
-  "sentinel",
-  "cluster",
-  "host",
-  "port",
-  "socket",
-  "db",
-  "pass",
-  "password",
-  "username",
-  "tls",
-  "topology",
-  "redisOptions",
-  "clusterOptions",
-  "prefix",
-  "hashTag",
-  "scanCount",
-  "ttl",
-  "disableTTL",
-  "disableTouch",
-  "touchAfter",
-  "batch",
-  "serializer",
-  "disconnectGraceMs",
-  "durability",
-  "indexBy",
-  "indexPrefix",
-]);
+/**
+ * Every option name, typed against RedisStoreOptions: adding an option to the
+ * interface without listing it here (or listing one that does not exist) is a
+ * compile error, so the unknown-option check cannot drift from the type.
+ */
+const OPTION_NAMES = {
+  client: true,
+  closeClient: true,
+  url: true,
+  standalone: true,
+  sentinel: true,
+  cluster: true,
+  host: true,
+  port: true,
+  socket: true,
+  db: true,
+  pass: true,
+  password: true,
+  username: true,
+  tls: true,
+  topology: true,
+  redisOptions: true,
+  clusterOptions: true,
+  prefix: true,
+  hashTag: true,
+  scanCount: true,
+  ttl: true,
+  disableTTL: true,
+  disableTouch: true,
+  touchAfter: true,
+  batch: true,
+  serializer: true,
+  disconnectGraceMs: true,
+  durability: true,
+  indexBy: true,
+  indexPrefix: true,
+} as const satisfies Record<keyof RedisStoreOptions, true>;
+
+const KNOWN = new Set<string>(Object.keys(OPTION_NAMES));
 
 function describe(value: unknown): string {
   if (typeof value === "string") return `"${value}"`;
@@ -370,7 +383,8 @@ export function validateOptions(input: unknown): asserts input is RedisStoreOpti
     expectObject("durability", o.durability);
     expectNumber("durability.replicas", o.durability.replicas, 0, true);
     if (o.durability.replicas === undefined) fail("Expected `durability.replicas` to be set");
-    expectNumber("durability.timeoutMs", o.durability.timeoutMs, 0, true);
+    // WAIT with a timeout of 0 blocks its connection until the replicas answer: forever, when one is gone.
+    expectNumber("durability.timeoutMs", o.durability.timeoutMs, 1, true);
     const on = o.durability.onShortfall;
     if (on !== undefined && on !== "error" && on !== "warn") {
       fail(`Expected \`durability.onShortfall\` to be "error" or "warn", got \`${describe(on)}\``);
@@ -379,6 +393,12 @@ export function validateOptions(input: unknown): asserts input is RedisStoreOpti
   expectType("indexBy", o.indexBy, "function");
   expectType("indexPrefix", o.indexPrefix, "string");
   const prefix = o.prefix ?? defaults.prefix;
+  if (o.indexBy !== undefined && prefix === "") {
+    fail(
+      'Expected a non-empty `prefix` with `indexBy`, got `""`: every key, the index keys ' +
+        "(`indexPrefix`) included, would be a session to length(), ids() and clear()",
+    );
+  }
   if (o.indexPrefix?.startsWith(prefix)) {
     fail(
       `Expected \`indexPrefix\` not to start with the session \`prefix\` "${prefix}", got \`${describe(o.indexPrefix)}\`: index keys would be counted as sessions`,
@@ -413,4 +433,70 @@ export function validateOptions(input: unknown): asserts input is RedisStoreOpti
       fail("Expected `cluster.nodes` to be a non-empty array of cluster node addresses");
     }
   }
+}
+
+/** The options as the store runs with them: validated once, defaults applied, frozen. */
+export interface ResolvedOptions {
+  /** What the caller passed, for the connection settings the topology manager reads. */
+  readonly input: Readonly<RedisStoreOptions>;
+  readonly prefix: string;
+  /** Undefined: decided by the topology (on for a cluster). */
+  readonly hashTag: boolean | undefined;
+  readonly scanCount: number;
+  readonly ttl: TtlOption;
+  readonly disableTTL: boolean;
+  readonly disableTouch: boolean;
+  readonly touchAfterMs: number;
+  readonly batch: Readonly<Required<BatchOptions>> | undefined;
+  readonly codec: Codec;
+  readonly disconnectGraceMs: number;
+  /**
+   * How long a write is resent through a failover: long enough to outlast one
+   * (1-3 s with the store's client settings), bounded so a dead Redis still
+   * fails its callers.
+   */
+  readonly retryWindowMs: number;
+  readonly durability: Readonly<Required<DurabilityOptions>> | undefined;
+  readonly indexBy: ((session: any) => string | undefined) | undefined;
+  readonly indexPrefix: string;
+}
+
+/** Validates (throwing a TypeError that names the option) and resolves every option once. */
+export function resolveOptions(input: RedisStoreOptions = {}): ResolvedOptions {
+  validateOptions(input);
+  const prefix = input.prefix ?? defaults.prefix;
+  const grace = input.disconnectGraceMs ?? defaults.disconnectGraceMs;
+  const s = input.serializer ?? defaults.serializer;
+  const serializer = s === "msgpack" ? msgpackSerializer : s === "json" ? jsonSerializer : s;
+  const d = input.durability;
+  return Object.freeze({
+    input: Object.freeze({ ...input }),
+    prefix,
+    hashTag: input.hashTag,
+    scanCount: input.scanCount ?? defaults.scanCount,
+    ttl: input.ttl ?? defaults.ttl,
+    disableTTL: input.disableTTL ?? defaults.disableTTL,
+    disableTouch: input.disableTouch ?? defaults.disableTouch,
+    touchAfterMs: (input.touchAfter ?? defaults.touchAfter) * 1000,
+    batch:
+      input.batch === false
+        ? undefined
+        : Object.freeze({
+            maxDelayMs: input.batch?.maxDelayMs ?? defaults.batch.maxDelayMs,
+            maxSize: input.batch?.maxSize ?? defaults.batch.maxSize,
+          }),
+    codec: codecFor(serializer),
+    disconnectGraceMs: grace,
+    retryWindowMs: Math.max(2 * grace, 10_000),
+    durability:
+      d === undefined
+        ? undefined
+        : Object.freeze({
+            replicas: d.replicas,
+            timeoutMs: d.timeoutMs ?? defaults.durabilityTimeoutMs,
+            onShortfall: d.onShortfall ?? defaults.durabilityOnShortfall,
+          }),
+    indexBy: input.indexBy,
+    indexPrefix: input.indexPrefix ?? `idx:${prefix}`,
+  });
 }

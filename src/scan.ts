@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
+import { missingReply } from "./errors.js";
 import { keySlot } from "./slot.js";
 import { type AnyClient, isClusterClient } from "./topology/manager.js";
 
@@ -88,7 +89,7 @@ export async function readValues(
   const byKey = new Map<string, Buffer | null>();
   for (let i = 0; i < groups.length; i++) {
     const group = groups[i]!;
-    const [err, values] = results[i] ?? [new Error("no reply"), null];
+    const [err, values] = results[i] ?? [missingReply(), null];
     if (err) {
       const values2 = await Promise.all(group.map((k) => (client as Cluster).getBuffer(k)));
       for (let j = 0; j < group.length; j++) byKey.set(group[j]!, values2[j] ?? null);
@@ -100,10 +101,12 @@ export async function readValues(
   return keys.map((k) => byKey.get(k) ?? null);
 }
 
-let unlinkMissing = false;
+/** Servers known to lack UNLINK (Redis < 4.0), by connection: they get DEL. */
+const noUnlink = new WeakSet<Redis>();
 
 /** Deletes keys one node returned: UNLINK (DEL on servers older than 4.0), one command per slot. */
 export async function deleteKeys(client: AnyClient, node: Redis, keys: string[]): Promise<number> {
+  const unlinkMissing = noUnlink.has(node);
   const command = unlinkMissing ? "del" : "unlink";
   const groups = isClusterClient(client) ? groupBySlot(keys) : [keys];
   const pipeline = node.pipeline();
@@ -111,10 +114,10 @@ export async function deleteKeys(client: AnyClient, node: Redis, keys: string[])
   const results = (await pipeline.exec()) ?? [];
   let deleted = 0;
   for (let i = 0; i < groups.length; i++) {
-    const [err, n] = results[i] ?? [null, 0];
+    const [err, n] = results[i] ?? [missingReply(), 0];
     if (err) {
       if (!unlinkMissing && /unknown command/i.test(err.message)) {
-        unlinkMissing = true;
+        noUnlink.add(node);
         return deleteKeys(client, node, keys);
       }
       const group = groups[i]!;

@@ -1,4 +1,6 @@
+import type { SessionData } from "express-session";
 import { Packr } from "msgpackr";
+import { SessionDecodeError } from "./errors.js";
 
 /**
  * connect-redis' serializer interface. `stringify` may return text or bytes;
@@ -147,4 +149,103 @@ export function reviveSession(value: unknown): unknown {
     }
   }
   return value;
+}
+
+/**
+ * How the store turns sessions into stored values and back, fixed once per
+ * store: what to read (bytes or text) and the two conversions.
+ */
+export interface Codec {
+  /** `"buffer"`: values are read as bytes (GET's Buffer form); `"string"`: as UTF-8 text. */
+  readonly reads: "buffer" | "string";
+  /** Throws what the serializer threw (the planner wraps it). */
+  encode(session: unknown): string | Buffer;
+  /** May return a Promise (a custom `parse` may be async). */
+  decode(raw: Buffer | string): unknown;
+}
+
+/** A Uint8Array as a Buffer over the same memory: ioredis sends Buffers as bytes, other views as text. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * The codec of a serializer option. Built-ins read bytes and tell JSON from
+ * MessagePack by the first byte. A custom serializer gets back what it wrote:
+ * one whose `stringify` returns bytes (asked once, on an empty session) is
+ * handed a Buffer, one that returns text is handed a string.
+ */
+export function codecFor(serializer: Serializer): Codec {
+  if (isBinarySerializer(serializer)) {
+    return {
+      reads: "buffer",
+      encode: (session) => serializer.encode(session),
+      decode: (raw) => serializer.decode(raw as Buffer),
+    };
+  }
+  let writesBytes = false;
+  try {
+    writesBytes = typeof serializer.stringify({ cookie: {} }) !== "string";
+  } catch {
+    // A serializer that cannot encode an empty session is treated as a text one.
+  }
+  return {
+    reads: writesBytes ? "buffer" : "string",
+    encode: (session) => {
+      const out = serializer.stringify(session);
+      return typeof out === "string" ? out : asBuffer(out);
+    },
+    decode: (raw) => serializer.parse(raw as string),
+  };
+}
+
+function decodeError(sid: string, key: string, err: unknown): SessionDecodeError {
+  return new SessionDecodeError(
+    `The value stored at "${key}" for session "${sid}" could not be decoded (${(err as Error).message}). ` +
+      "Delete the key or fix the serializer.",
+    { sid, key, cause: err },
+  );
+}
+
+function asSession(sid: string, key: string, value: unknown): SessionData {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new SessionDecodeError(
+      `The value stored at "${key}" for session "${sid}" decoded to ${value === null ? "null" : typeof value}, not a session object`,
+      { sid, key },
+    );
+  }
+  return reviveSession(value) as SessionData;
+}
+
+/**
+ * A stored value as a session, or a SessionDecodeError naming the sid and
+ * key. Synchronous for the built-in serializers (no promise on the hot
+ * path); a Promise when a custom `parse` returns one.
+ */
+export function decodeSession(
+  codec: Codec,
+  sid: string,
+  key: string,
+  raw: Buffer | string,
+): SessionData | Promise<SessionData> {
+  let value: unknown;
+  try {
+    value = codec.decode(
+      codec.reads === "string" && typeof raw !== "string" ? raw.toString() : raw,
+    );
+  } catch (err) {
+    throw decodeError(sid, key, err);
+  }
+  if (
+    value instanceof Promise ||
+    typeof (value as { then?: unknown } | null)?.then === "function"
+  ) {
+    return Promise.resolve(value).then(
+      (v) => asSession(sid, key, v),
+      (err: unknown) => {
+        throw decodeError(sid, key, err);
+      },
+    );
+  }
+  return asSession(sid, key, value);
 }

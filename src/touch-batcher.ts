@@ -1,14 +1,15 @@
-import type { Redis } from "ioredis";
-import { isRetryable, retrying } from "./retry.js";
-import { type AnyClient, isClusterClient } from "./topology/manager.js";
-import { groupByNode, refreshSlots } from "./topology/nodes.js";
+import { toStoreError } from "./errors.js";
+import { isRetryable } from "./retry.js";
+import type { AnyClient } from "./topology/manager.js";
+import type { Retry } from "./writer.js";
 
 export type Done = (err: Error | null) => void;
 
+/** One key's touches in the current window. */
 interface PendingTouch {
   key: string;
-  seconds: number;
-  /** Only ever extend the TTL (EXPIRE ... GT): for keys shared by several sessions. */
+  ms: number;
+  /** Only ever extend the TTL (PEXPIRE ... GT): for keys shared by several sessions. */
   extendOnly: boolean;
   waiters: Done[];
 }
@@ -19,32 +20,107 @@ export interface BatcherCounters {
   coalesced: number;
 }
 
-/**
- * Collects touches for one flush window and sends them as one EXPIRE
- * pipeline per node. A sid touched twice in a window is sent once with the
- * last TTL; every caller still gets its own callback.
- */
-export class TouchBatcher {
-  private queue = new Map<string, PendingTouch>();
-  private scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
-  private inflight = new Set<Promise<void>>();
+/** Sends TTL refreshes: batched (TouchBatcher) or each on its own (DirectTouches), chosen once. */
+export interface Touches {
+  add(client: AnyClient, key: string, ms: number, extendOnly: boolean, done: Done): void;
+  /** Sends what is waiting and resolves once every refresh sent so far has settled. */
+  drain(): Promise<void>;
+}
+
+/** One PEXPIRE, resent through a failover; `done` gets null or the error. */
+function refresh(
+  client: AnyClient,
+  t: { key: string; ms: number; extendOnly: boolean },
+  retry: Retry,
+  counters: { commands: number },
+  done: Done,
+): void {
+  const send = () => {
+    counters.commands++;
+    return t.extendOnly ? client.pexpire(t.key, t.ms, "GT") : client.pexpire(t.key, t.ms);
+  };
+  send()
+    .catch((err: unknown) => (isRetryable(err) ? retry(send) : Promise.reject(err)))
+    .then(
+      () => done(null),
+      (err: unknown) => done(toStoreError(err, "touch", { key: t.key })),
+    );
+}
+
+/** Counts refreshes in flight, so close() can wait for them. */
+class InFlight {
+  private count = 0;
+  private idle: Array<() => void> = [];
+
+  start(): void {
+    this.count++;
+  }
+
+  end(): void {
+    if (--this.count === 0) for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  settled(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
+  }
+}
+
+/** `batch: false`: every touch is sent at once, on its own. */
+export class DirectTouches implements Touches {
+  private readonly inflight = new InFlight();
 
   constructor(
-    private readonly client: () => AnyClient | Promise<AnyClient>,
+    private readonly retry: Retry,
+    private readonly counters: BatcherCounters,
+    private readonly cork: (client: AnyClient) => void,
+  ) {}
+
+  add(client: AnyClient, key: string, ms: number, extendOnly: boolean, done: Done): void {
+    this.cork(client);
+    this.inflight.start();
+    refresh(client, { key, ms, extendOnly }, this.retry, this.counters, (err) => {
+      this.inflight.end();
+      done(err);
+    });
+  }
+
+  drain(): Promise<void> {
+    return this.inflight.settled();
+  }
+}
+
+/**
+ * Collects the touches of one flush window and sends one PEXPIRE per key: a
+ * key touched twice in a window is sent once with the last TTL (the longest,
+ * for extend-only keys), and every caller still gets its own callback. The
+ * commands of one flush leave in one socket write per node (the store corks
+ * its connections for the turn, see topology/cork.ts), which is what a
+ * pipeline per node would send, while the client routes each key to the
+ * node that owns its slot and follows MOVED/ASK on its own.
+ */
+export class TouchBatcher implements Touches {
+  private queue = new Map<string, PendingTouch>();
+  private client: AnyClient | undefined;
+  private scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private readonly inflight = new InFlight();
+
+  constructor(
     private readonly maxDelayMs: number,
     private readonly maxSize: number,
     private readonly counters: BatcherCounters,
-    private readonly retryWindowMs: number,
+    private readonly retry: Retry,
+    private readonly cork: (client: AnyClient) => void,
   ) {}
 
-  add(key: string, seconds: number, done: Done, extendOnly = false): void {
+  add(client: AnyClient, key: string, ms: number, extendOnly: boolean, done: Done): void {
+    this.client = client;
     const pending = this.queue.get(key);
     if (pending) {
-      pending.seconds = extendOnly ? Math.max(pending.seconds, seconds) : seconds;
+      pending.ms = extendOnly ? Math.max(pending.ms, ms) : ms;
       pending.waiters.push(done);
       this.counters.coalesced++;
     } else {
-      this.queue.set(key, { key, seconds, extendOnly, waiters: [done] });
+      this.queue.set(key, { key, ms, extendOnly, waiters: [done] });
     }
     if (this.queue.size >= this.maxSize) this.flush();
     else if (!this.scheduled) {
@@ -62,80 +138,23 @@ export class TouchBatcher {
       clearImmediate(this.scheduled as NodeJS.Immediate);
       this.scheduled = undefined;
     }
-    if (this.queue.size === 0) return;
-    const batch = [...this.queue.values()];
+    const client = this.client;
+    if (this.queue.size === 0 || client === undefined) return;
+    const batch = this.queue;
     this.queue = new Map();
-    const run = this.send(batch).finally(() => this.inflight.delete(run));
-    this.inflight.add(run);
-  }
-
-  /** Flushes and waits for every touch sent so far to settle. */
-  async drain(): Promise<void> {
-    this.flush();
-    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
-  }
-
-  private async send(batch: PendingTouch[]): Promise<void> {
-    let client: AnyClient;
-    try {
-      client = await this.client();
-    } catch (err) {
-      for (const t of batch) settle(t, err as Error);
-      return;
-    }
-    const groups = [...groupByNode(client, batch).values()];
-    await Promise.all(groups.map((group) => this.sendGroup(client, group)));
-  }
-
-  private async sendGroup(client: AnyClient, group: PendingTouch[]): Promise<void> {
-    for (let start = 0; start < group.length; start += this.maxSize) {
-      const chunk = group.slice(start, start + this.maxSize);
-      const pipeline = (client as Redis).pipeline();
-      for (const t of chunk) {
-        if (t.extendOnly) pipeline.expire(t.key, t.seconds, "GT");
-        else pipeline.expire(t.key, t.seconds);
-      }
-      this.counters.pipelines++;
-      this.counters.commands += chunk.length;
-      let results: Array<[Error | null, unknown]> | null;
-      try {
-        results = await pipeline.exec();
-      } catch {
-        // The whole pipeline was refused (e.g. keys spread over nodes after a
-        // slot move): send each touch alone and let the client route it.
-        await Promise.all(chunk.map((t) => this.resendAlone(client, t)));
-        continue;
-      }
-      const retries: Promise<void>[] = [];
-      chunk.forEach((t, i) => {
-        const err = results?.[i]?.[0] ?? null;
-        if (err && isRetryable(err)) retries.push(this.resendAlone(client, t));
-        else settle(t, err);
+    this.counters.pipelines++;
+    this.cork(client);
+    for (const t of batch.values()) {
+      this.inflight.start();
+      refresh(client, t, this.retry, this.counters, (err) => {
+        this.inflight.end();
+        for (const done of t.waiters) done(err);
       });
-      if (retries.length > 0) await Promise.all(retries);
     }
   }
 
-  /** One touch on its own, routed by the client, retried through a failover. */
-  private async resendAlone(client: AnyClient, t: PendingTouch): Promise<void> {
-    try {
-      this.counters.commands++;
-      await retrying(
-        () =>
-          t.extendOnly ? client.expire(t.key, t.seconds, "GT") : client.expire(t.key, t.seconds),
-        this.retryWindowMs,
-        undefined,
-        () => {
-          if (isClusterClient(client)) refreshSlots(client);
-        },
-      );
-      settle(t, null);
-    } catch (err) {
-      settle(t, err as Error);
-    }
+  drain(): Promise<void> {
+    this.flush();
+    return this.inflight.settled();
   }
-}
-
-function settle(t: PendingTouch, err: Error | null): void {
-  for (const done of t.waiters) done(err);
 }

@@ -1,4 +1,4 @@
-/** TTL rules, shared by set and touch. */
+/** TTL rules, shared by set and touch. Expiry is kept in milliseconds (PX, PEXPIRE). */
 
 export const DEFAULT_TTL_SECONDS = 86_400;
 
@@ -9,22 +9,26 @@ interface CookieLike {
 }
 
 /**
- * Seconds a session should live. A `ttl` function wins; otherwise the
- * cookie's remaining lifetime; otherwise the numeric `ttl` (default 86400).
- * May be <= 0, which means "already expired".
+ * Milliseconds a session should live: a `ttl` function wins (it returns
+ * seconds); otherwise the cookie's remaining lifetime; otherwise the numeric
+ * `ttl` in seconds (default 86400). May be <= 0 ("already expired") or NaN
+ * (a `ttl` function that returned something else; the planner refuses it).
  */
-export function sessionTtl(session: unknown, ttl: TtlOption, now = Date.now()): number {
-  if (typeof ttl === "function") return ttl(session);
+export function sessionTtlMs(session: unknown, ttl: TtlOption, now = Date.now()): number {
+  if (typeof ttl === "function") {
+    const seconds = ttl(session);
+    return typeof seconds === "number" ? seconds * 1000 : Number.NaN;
+  }
   const cookie = (session as { cookie?: CookieLike } | null | undefined)?.cookie;
   const expires = cookie?.expires;
   if (expires !== undefined && expires !== null && expires !== "") {
     const at = expires instanceof Date ? expires.getTime() : new Date(expires).getTime();
-    if (!Number.isNaN(at)) return Math.ceil((at - now) / 1000);
+    if (!Number.isNaN(at)) return at - now;
   }
-  return ttl;
+  return ttl * 1000;
 }
 
-/** Redis EX needs a positive integer; fractions round up so a session never expires early. */
-export function toExpireSeconds(ttl: number): number {
-  return Math.ceil(ttl);
+/** PX and PEXPIRE take whole milliseconds; fractions round up so a session never expires early. */
+export function toPx(ms: number): number {
+  return Math.ceil(ms);
 }

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import type { SessionData } from "express-session";
 import { BoundedMap } from "./bounded-map.js";
-import { ConfigurationError, SessionEncodeError } from "./errors.js";
+import { RedisStoreError, SessionDecodeError, toStoreError } from "./errors.js";
 import type { AnyClient } from "./topology/manager.js";
 import { groupByNode, nodeIdFor } from "./topology/nodes.js";
+import type { Retry } from "./writer.js";
 
 /**
  * Adds sids to index keys and, where needed, extends each key's expiry: many
@@ -105,7 +106,8 @@ export class UserIndex {
   private scheduled = false;
   /** Index keys' known expiries, so most sets skip reading the TTL. */
   private readonly coverage = new BoundedMap<string, Coverage>(MAX_REMEMBERED);
-  private readonly watched = new WeakSet<AnyClient>();
+  /** Clients this index listens to, and how to stop (close() returns a borrowed client as it was). */
+  private readonly watched = new Map<AnyClient, () => void>();
   /** sid -> the user this process last indexed it under, and the node that holds that index. */
   private readonly indexedAs = new BoundedMap<string, { user: string; node: string }>(
     MAX_REMEMBERED,
@@ -113,40 +115,12 @@ export class UserIndex {
 
   constructor(
     readonly prefix: string,
-    private readonly indexBy: (session: any) => string | undefined,
     private readonly counters: { commands: number },
-    private readonly retry: <T>(fn: () => Promise<T>) => Promise<T>,
+    private readonly retry: Retry,
   ) {}
 
   key(user: string): string {
     return `${this.prefix}{${user}}`;
-  }
-
-  /** The session's user, or undefined; a throwing or non-string indexBy is a configuration error. */
-  userOf(sid: string, session: unknown): string | undefined {
-    let user: unknown;
-    try {
-      user = this.indexBy(session);
-    } catch (err) {
-      throw new ConfigurationError(
-        `\`indexBy\` threw for session "${sid}" (${(err as Error).message}); it must return a user id or undefined`,
-        { sid, cause: err },
-      );
-    }
-    if (user === undefined || user === null || user === "") return undefined;
-    if (typeof user !== "string" && typeof user !== "number") {
-      throw new ConfigurationError(
-        `\`indexBy\` returned ${typeof user} for session "${sid}"; it must return a string user id or undefined`,
-        { sid },
-      );
-    }
-    if (sid === PLACEHOLDER) {
-      throw new SessionEncodeError(
-        "An empty session id cannot be listed in the per-user index (`indexBy`); nothing was written",
-        { sid },
-      );
-    }
-    return String(user);
   }
 
   /**
@@ -192,7 +166,7 @@ export class UserIndex {
     if (client === undefined || this.pending.size === 0) return;
     const all = [...this.pending.values()];
     this.pending = new Map();
-    for (const group of groupByNode(client, all).values()) {
+    for (const group of groupByNode(client, all, (add) => add.key).values()) {
       let call: PendingAdd[] = [];
       let sids = 0;
       for (const add of group) {
@@ -292,11 +266,38 @@ export class UserIndex {
    */
   private watch(client: AnyClient): void {
     if (this.watched.has(client)) return;
-    this.watched.add(client);
-    client.on("close", () => {
+    const forget = () => {
       this.coverage.clear();
       this.indexedAs.clear();
-    });
+    };
+    client.on("close", forget);
+    this.watched.set(client, () => client.off("close", forget));
+  }
+
+  /**
+   * The user's index key when a session refreshed to `ttlMs` could outlive
+   * it (a touch must then extend it too), undefined when it is known to
+   * live long enough.
+   */
+  toExtend(client: AnyClient, user: string, ttlMs: number): string | undefined {
+    const key = this.key(user);
+    return this.covers(client, key, ttlMs) ? undefined : key;
+  }
+
+  /** Records that a touch extended the index key to at least `ttlMs` from `sentAt`. */
+  extended(client: AnyClient, key: string, ttlMs: number, sentAt: number): void {
+    const known = this.coverage.get(key);
+    const node = nodeIdFor(client, key);
+    const until = sentAt + ttlMs;
+    if (known === undefined || known.node !== node || known.until < until) {
+      this.coverage.set(key, { until, node });
+    }
+  }
+
+  /** Removes the listeners this index added to clients. */
+  close(): void {
+    for (const off of this.watched.values()) off();
+    this.watched.clear();
   }
 
   /**
@@ -342,7 +343,8 @@ export class UserIndex {
     if (sids.length === 0) return;
     for (const sid of sids) this.forget(sid);
     this.counters.commands++;
-    await this.retry(() => client.srem(this.key(user), ...sids));
+    const key = this.key(user);
+    await this.retry(() => client.srem(key, ...sids));
     const ttls = await Promise.all(sids.map((sid) => this.retry(() => ttlOf(sid))));
     await Promise.all(
       sids.map((sid, i) => {
@@ -363,32 +365,64 @@ export class UserIndex {
    * Sids whose session is gone are dropped from the index as a side effect.
    * A sid whose session now belongs to someone else, or cannot be decoded,
    * is left out of the answer but stays in the index until its session ends.
+   * Any other failure to check a listed session rejects, with the sids that
+   * could not be checked: a caller logging a user out everywhere must know.
    */
   async live(
     client: AnyClient,
     user: string,
     load: (sid: string) => Promise<SessionData | null>,
+    userOf: (sid: string, session: SessionData) => string | undefined,
     ttlOf: (sid: string) => Promise<number>,
   ): Promise<string[]> {
     const key = this.key(user);
-    const sids = ((await client.smembers(key)) as string[]).filter((m) => m !== PLACEHOLDER);
+    this.counters.commands++;
+    const members = (await this.retry(() => client.smembers(key))) as string[];
+    const sids = members.filter((m) => m !== PLACEHOLDER);
     if (sids.length === 0) return [];
+    const failed: Array<{ sid: string; err: unknown }> = [];
     const states = await Promise.all(
       sids.map(async (sid) => {
         try {
           const session = await load(sid);
           if (session === null) return "gone";
-          return this.userOf(sid, session) === user ? "live" : "other";
-        } catch {
-          // An undecodable session cannot be attributed to anyone.
-          return "other";
+          return userOf(sid, session) === user ? "live" : "other";
+        } catch (err) {
+          // An undecodable session cannot be attributed to anyone (nor used by anyone).
+          if (err instanceof SessionDecodeError) return "other";
+          failed.push({ sid, err });
+          return "unknown";
         }
       }),
     );
     const live = sids.filter((_, i) => states[i] === "live");
     const gone = sids.filter((_, i) => states[i] === "gone");
     if (gone.length > 0) await this.drop(client, user, gone, ttlOf);
+    if (failed.length > 0) throw new UncheckedSessions(user, live, failed);
     return live;
+  }
+}
+
+/**
+ * Some listed sessions of a user could not be checked. `live` holds those
+ * that could and are the user's: destroyFor still destroys them before it
+ * rejects.
+ */
+export class UncheckedSessions extends RedisStoreError {
+  constructor(
+    user: string,
+    readonly live: string[],
+    readonly failed: Array<{ sid: string; err: unknown }>,
+  ) {
+    const first = toStoreError(failed[0]!.err, "loading a listed session", {
+      sid: failed[0]!.sid,
+    });
+    super(
+      first.code,
+      `${failed.length} listed session(s) of user "${user}" could not be checked ` +
+        `(${failed.map((f) => `"${f.sid}"`).join(", ")}): ${first.message}`,
+      { cause: first },
+    );
   }
 }
 

@@ -13,13 +13,14 @@ export function nodeIdFor(client: AnyClient, key: string): string {
 }
 
 /** Groups items by the node that owns each one's key, for one pipeline per node. */
-export function groupByNode<T extends { key: string }>(
+export function groupByNode<T>(
   client: AnyClient,
   items: T[],
+  keyOf: (item: T) => string,
 ): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
-    const node = nodeIdFor(client, item.key);
+    const node = nodeIdFor(client, keyOf(item));
     const group = groups.get(node);
     if (group) group.push(item);
     else groups.set(node, [item]);
@@ -32,4 +33,29 @@ export function refreshSlots(client: Cluster): void {
   (
     client as unknown as { refreshSlotsCache?: (cb?: (err?: Error) => void) => void }
   ).refreshSlotsCache?.(() => {});
+}
+
+/**
+ * Whether a cluster client can route commands: it has a slot map ("connect":
+ * its ready check is still running, and commands wait in the cluster's own
+ * queue until it passes; ioredis calls the delayed callbacks at that point).
+ */
+export function hasSlotMap(client: Cluster): boolean {
+  return client.status === "ready" || client.status === "connect";
+}
+
+/**
+ * Resolves when a cluster client has its slot map (rejects when ioredis
+ * gives up connecting). Before that a command goes to an arbitrary seed
+ * node's connection and, if that node never answers, waits there out of
+ * reach of the failures ioredis reports for the cluster as a whole; ioredis
+ * parks its own auto-pipelined commands the same way (`delayUntilReady`).
+ */
+export function clusterReady(client: Cluster): Promise<void> {
+  const delay = (client as unknown as { delayUntilReady?: (cb: (err?: Error) => void) => void })
+    .delayUntilReady;
+  if (hasSlotMap(client) || typeof delay !== "function") return Promise.resolve();
+  return new Promise((resolve, reject) =>
+    delay.call(client, (err) => (err ? reject(err) : resolve())),
+  );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { jsonSerializer, msgpackSerializer, reviveSession, toPlain } from "../../src/serializer.js";
-import { sessionTtl } from "../../src/ttl.js";
+import { sessionTtlMs } from "../../src/ttl.js";
 
 describe("toPlain keeps what JSON keeps", () => {
   const cases: Record<string, unknown> = {
@@ -63,21 +63,25 @@ describe("serializers", () => {
   });
 });
 
-describe("sessionTtl", () => {
+describe("sessionTtlMs", () => {
   const now = 1_000_000;
-  it("uses the cookie, then the number", () => {
-    expect(sessionTtl({ cookie: { expires: new Date(now + 10_500) } }, 99, now)).toBe(11);
-    expect(sessionTtl({ cookie: { expires: new Date(now + 10_500).toISOString() } }, 99, now)).toBe(
-      11,
-    );
-    expect(sessionTtl({ cookie: {} }, 99, now)).toBe(99);
-    expect(sessionTtl({ cookie: { expires: null } }, 0, now)).toBe(0);
+  it("uses the cookie to the millisecond, then the number of seconds", () => {
+    expect(sessionTtlMs({ cookie: { expires: new Date(now + 10_500) } }, 99, now)).toBe(10_500);
+    expect(sessionTtlMs({ cookie: { expires: new Date(now + 5).toISOString() } }, 99, now)).toBe(5);
+    expect(sessionTtlMs({ cookie: {} }, 99, now)).toBe(99_000);
+    expect(sessionTtlMs({ cookie: {} }, 1.5, now)).toBe(1500);
+    expect(sessionTtlMs({ cookie: { expires: null } }, 0, now)).toBe(0);
   });
-  it("lets a function win", () => {
-    expect(sessionTtl({ cookie: { expires: new Date(now + 10_000) } }, () => 5, now)).toBe(5);
+  it("lets a function (of seconds) win", () => {
+    expect(sessionTtlMs({ cookie: { expires: new Date(now + 10_000) } }, () => 5, now)).toBe(5000);
+  });
+  it("reports a function that returns no number as NaN", () => {
+    expect(sessionTtlMs({}, (() => "1d") as never, now)).toBeNaN();
   });
   it("reports expired cookies as <= 0", () => {
-    expect(sessionTtl({ cookie: { expires: new Date(now - 1) } }, 99, now)).toBeLessThanOrEqual(0);
+    expect(sessionTtlMs({ cookie: { expires: new Date(now - 1) } }, 99, now)).toBeLessThanOrEqual(
+      0,
+    );
   });
 });
 
