@@ -17,9 +17,18 @@ import { RedisStore as ConnectRedis10 } from "connect-redis";
 import { RedisStore as ConnectRedis81 } from "connect-redis-81";
 import { Cluster, Redis } from "ioredis";
 import { createClient, createCluster } from "redis";
-import { closedLoop, type LoadResult } from "./lib/load.js";
+import type { LoadResult } from "./lib/load.js";
 import { describeMachine, type Machine } from "./lib/machine.js";
-import { OPS, type Op, rawSubject, type Subject, storeSubject } from "./lib/peers.js";
+import {
+  measure,
+  OPS,
+  type Op,
+  POOL,
+  populate,
+  rawSubject,
+  type Subject,
+  storeSubject,
+} from "./lib/peers.js";
 import {
   type Align,
   fmt,
@@ -32,7 +41,6 @@ import {
   writeResults,
 } from "./lib/report.js";
 import { cluster, release, runMain, standalone, track } from "./lib/resources.js";
-import { typicalSession } from "./lib/sessions.js";
 import { only, rounds as roundsSetting, scaled } from "./lib/settings.js";
 import { median, rotate } from "./lib/stats.js";
 import { ha, subjectModule } from "./lib/subject.js";
@@ -48,8 +56,6 @@ const ROUNDS: Record<TopologyName, number> = {
 /** Milliseconds per cell by concurrency: c=100 is where the spread is widest. */
 const CELL_MS: Record<number, number> = { 1: scaled(200), 100: scaled(400) };
 const WARMUP_MS = scaled(100);
-/** Distinct sessions each implementation cycles through. */
-const POOL = 2000;
 
 const BASELINE = "cr81";
 /**
@@ -140,30 +146,6 @@ interface Cell {
   subject: string;
   label: string;
   rounds: LoadResult[];
-}
-
-function measure(subject: Subject, op: Op, concurrency: number, durationMs: number) {
-  const sess = typicalSession();
-  const sids = Array.from({ length: POOL }, (_, i) => `s${i}`);
-  const call =
-    op === "get"
-      ? (i: number) => subject.get(sids[i % POOL]!)
-      : op === "set"
-        ? (i: number) => subject.set(sids[i % POOL]!, sess)
-        : (i: number) => subject.touch(sids[i % POOL]!, sess);
-  return closedLoop(call, { concurrency, durationMs });
-}
-
-async function populate(subject: Subject): Promise<void> {
-  const r = await closedLoop((i) => subject.set(`s${i}`, typicalSession()), {
-    concurrency: 50,
-    durationMs: 60_000,
-    maxOps: POOL,
-  });
-  // connect-redis 10 on an ioredis Cluster cannot write; it is measured on set only, to show that.
-  if (r.error) {
-    console.log(`  (${subject.label}: set failed while populating: ${r.error})`);
-  }
 }
 
 /** Seconds spent in each phase of one topology, printed so the cost of a round is known. */

@@ -1,5 +1,7 @@
 import type { SessionData } from "express-session";
 import type { Cluster, Redis } from "ioredis";
+import { closedLoop, type LoadResult } from "./load.js";
+import { typicalSession } from "./sessions.js";
 
 /**
  * What a store-ops row (or a profiled loop) drives: one implementation's
@@ -85,4 +87,39 @@ export function rawSubject(
       await client.quit();
     },
   };
+}
+
+/** Distinct sessions each implementation cycles through. */
+export const POOL = 2000;
+
+const SIDS = Array.from({ length: POOL }, (_, i) => `s${i}`);
+
+/** A closed loop of one operation over the pool's sessions (populated first for get and touch). */
+export function measure(
+  subject: Subject,
+  op: Op,
+  concurrency: number,
+  durationMs: number,
+): Promise<LoadResult> {
+  const sess = typicalSession();
+  const call =
+    op === "get"
+      ? (i: number) => subject.get(SIDS[i % POOL]!)
+      : op === "set"
+        ? (i: number) => subject.set(SIDS[i % POOL]!, sess)
+        : (i: number) => subject.touch(SIDS[i % POOL]!, sess);
+  return closedLoop(call, { concurrency, durationMs });
+}
+
+/** Writes every session of the pool once, so get and touch find them. */
+export async function populate(subject: Subject): Promise<void> {
+  const r = await closedLoop((i) => subject.set(SIDS[i]!, typicalSession()), {
+    concurrency: 50,
+    durationMs: 60_000,
+    maxOps: POOL,
+  });
+  // connect-redis 10 on an ioredis Cluster cannot write; store-ops measures it on set only, to show that.
+  if (r.error) {
+    console.log(`  (${subject.label}: set failed while populating: ${r.error})`);
+  }
 }
