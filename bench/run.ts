@@ -9,11 +9,12 @@
  *   npm run bench -- --readme         also rewrite the result tables in bench/README.md
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { machineLine } from "./lib/machine.js";
 import { RESULTS_DIR, readResults, renderTable, renderTargets, SCENARIOS } from "./lib/report.js";
+import { useDistSnapshot } from "./lib/snapshot.js";
 import { updateReadme } from "./readme.js";
 
 const args = process.argv.slice(2);
@@ -29,21 +30,12 @@ const chosen = asked.length > 0 ? SCENARIOS.filter((s) => asked.includes(s)) : [
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
-// The scenarios load a private copy of the build: a concurrent `npm run build`
-// (tests, another terminal) empties dist/ and would break a run half-way.
-const dist = fileURLToPath(new URL("../dist/esm/", import.meta.url));
-const snapshot = join(RESULTS_DIR, "store-under-test");
-if (!process.env.BENCH_STORE_MODULE) {
-  if (!existsSync(join(dist, "index.js"))) {
-    console.error(
-      "dist/esm/index.js is missing: run `npm run build` first (npm run bench does it)",
-    );
-    process.exit(1);
-  }
-  rmSync(snapshot, { recursive: true, force: true });
-  cpSync(dist, snapshot, { recursive: true });
-  process.env.BENCH_STORE_MODULE = join(snapshot, "index.js");
-  process.env.BENCH_STORE_LABEL = "dist/esm/index.js (copied at start)";
+// The scenarios load a private copy of the build (see lib/snapshot.ts).
+try {
+  useDistSnapshot("store-under-test");
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(1);
 }
 const started = Date.now();
 const timings: string[][] = [];
