@@ -10,6 +10,7 @@ import {
   toStoreError,
 } from "../errors.js";
 import type { RedisStoreOptions, TopologyName } from "../options.js";
+import { assertCompatibleClient } from "./client-check.js";
 import type { ConnectionPlan } from "./plan.js";
 import type { HostPort } from "./url.js";
 
@@ -57,10 +58,12 @@ export class TopologyManager {
     private readonly graceMs: number,
     private readonly events: ManagerEvents,
   ) {
+    // Before anything is armed or subscribed: a refused client leaves nothing behind.
+    if (opts.client !== undefined) assertCompatibleClient(opts.client);
     this.owned = opts.client === undefined || opts.closeClient === true;
     this.armGrace();
     if (opts.client !== undefined) {
-      this.adopt(opts.client as AnyClient);
+      this.adopt(opts.client);
     } else if (plan!.kind === "detect") {
       this.pending = this.detect(plan!);
       // A failed detection is retried by the next operation; the failure reaches that caller.
