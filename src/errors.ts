@@ -43,7 +43,10 @@ export class RedisStoreError extends Error {
   readonly key: string | undefined;
 
   constructor(code: string, message: string, details: RedisStoreErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(
+      message,
+      details.cause === undefined ? undefined : { cause: scrubSecrets(details.cause) },
+    );
     this.name = new.target.name;
     this.code = code;
     this.sid = details.sid;
@@ -103,6 +106,81 @@ export class ReplicationShortfallError extends RedisStoreError {
     this.acknowledged = acknowledged;
     this.required = required;
   }
+}
+
+/** What stands in for a command argument in any error the store hands out. */
+export const REDACTED = "***";
+
+/**
+ * The error as it may leave the store: ioredis attaches the failed command to
+ * its errors (\`err.command.args\`), and for AUTH or HELLO those arguments are
+ * the username and password. Session keys and values are no better to leak.
+ * Returns a copy with every command's arguments replaced by "***", through the
+ * whole chain (\`cause\`, a cluster's \`lastNodeError\`, an AggregateError's
+ * \`errors\`); the prototype, message, stack and code are kept, so
+ * \`instanceof\` and \`err.code\` still work. Returns the value itself when it
+ * holds no command.
+ */
+export function scrubSecrets<T>(value: T): T {
+  return scrub(value, new Map()) as T;
+}
+
+/** Errors and arrays are followed; anything else is left as it is. */
+function children(value: object): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (!(value instanceof Error)) return [];
+  const out: unknown[] = [];
+  for (const key of Reflect.ownKeys(value)) {
+    const desc = Object.getOwnPropertyDescriptor(value, key);
+    if (desc && "value" in desc && key !== "command") out.push(desc.value);
+  }
+  return out;
+}
+
+function carriesArgs(value: object): boolean {
+  if (!(value instanceof Error)) return false;
+  const command = (value as { command?: unknown }).command;
+  const args = (command as { args?: unknown } | null | undefined)?.args;
+  return Array.isArray(args) && args.some((a) => a !== REDACTED);
+}
+
+/** True when a command with arguments can be reached from `value`. */
+function needsScrub(value: unknown, visited: Set<object>): boolean {
+  if (value === null || typeof value !== "object" || visited.has(value)) return false;
+  visited.add(value);
+  return carriesArgs(value) || children(value).some((child) => needsScrub(child, visited));
+}
+
+function scrub(value: unknown, copies: Map<object, unknown>): unknown {
+  if (value === null || typeof value !== "object") return value;
+  const known = copies.get(value);
+  if (known !== undefined) return known;
+  if (!needsScrub(value, new Set())) return value;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    copies.set(value, out);
+    for (const item of value) out.push(scrub(item, copies));
+    return out;
+  }
+  // Registered before its properties are copied, so a cycle (an error that is
+  // its own cause) points at the copy, never back at the original.
+  const copy = Object.create(Object.getPrototypeOf(value)) as Error;
+  copies.set(value, copy);
+  for (const key of Reflect.ownKeys(value)) {
+    const desc = Object.getOwnPropertyDescriptor(value, key)!;
+    if ("value" in desc) {
+      desc.value = key === "command" ? scrubCommand(desc.value) : scrub(desc.value, copies);
+    }
+    Object.defineProperty(copy, key, desc);
+  }
+  return copy;
+}
+
+function scrubCommand(command: unknown): unknown {
+  if (command === null || typeof command !== "object") return command;
+  const args = (command as { args?: unknown }).args;
+  if (!Array.isArray(args) || args.every((a) => a === REDACTED)) return command;
+  return { ...command, args: args.map(() => REDACTED) };
 }
 
 /** What every call of a closed store fails with. */

@@ -1,35 +1,40 @@
 /**
- * Redis Cluster key → hash slot (CRC16/XMODEM of the hash tag or the whole
- * key, mod 16384). Computed locally so keys can be grouped by owner without
- * asking the server, and without depending on a package ioredis happens to use.
+ * Redis Cluster key → hash slot, computed locally so keys can be grouped by
+ * the node that owns them without asking the server. The CRC16 is
+ * `cluster-key-slot`'s, the package ioredis routes with.
  */
-
-const TABLE = (() => {
-  const t = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let crc = i << 8;
-    for (let b = 0; b < 8; b++) crc = crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1;
-    t[i] = crc & 0xffff;
-  }
-  return t;
-})();
-
-function crc16(bytes: Uint8Array, start: number, end: number): number {
-  let crc = 0;
-  for (let i = start; i < end; i++)
-    crc = ((crc << 8) ^ TABLE[((crc >> 8) ^ bytes[i]!) & 0xff]!) & 0xffff;
-  return crc;
-}
+import calculateSlot from "cluster-key-slot";
 
 export const SLOTS = 16384;
 
+const OPEN = 0x7b; // "{"
+const CLOSE = 0x7d; // "}"
+// Stands in for a brace; the brace is then the XOR of this with 0x7a or 0x7c.
+const STAND_IN = 0x01;
+
+/** The slot of a key, given as text (hashed as UTF-8) or as its bytes. */
 export function keySlot(key: string | Uint8Array): number {
-  const bytes = typeof key === "string" ? Buffer.from(key, "utf8") : key;
-  const open = bytes.indexOf(123); // "{"
-  if (open >= 0) {
-    const close = bytes.indexOf(125, open + 1); // "}"
-    // An empty tag "{}" does not count: the whole key is hashed.
-    if (close > open + 1) return crc16(bytes, open + 1, close) % SLOTS;
+  if (typeof key === "string") {
+    const open = key.indexOf("{");
+    if (open < 0 || key.charCodeAt(open + 1) !== CLOSE) return calculateSlot(key);
+    return wholeKeySlot(Buffer.from(key, "utf8"));
   }
-  return crc16(bytes, 0, bytes.length) % SLOTS;
+  const open = key.indexOf(OPEN);
+  if (open < 0 || key[open + 1] !== CLOSE) return calculateSlot(key);
+  return wholeKeySlot(key);
+}
+
+/**
+ * A key whose first "{" is followed at once by "}" has no hash tag: Redis
+ * hashes the whole key. cluster-key-slot (1.1.1 and 1.1.2) instead hashes
+ * from that empty tag to the next "}": CLUSTER KEYSLOT "foo{}{bar}" is 8363,
+ * the package says 4015. It hashes a key without braces whole, and CRC16/XMODEM
+ * has no initial value or final XOR, so it is linear: the CRC of the key is the
+ * XOR of the CRCs of two brace-free halves whose XOR is the key.
+ */
+function wholeKeySlot(bytes: Uint8Array): number {
+  const isBrace = (b: number) => b === OPEN || b === CLOSE;
+  const rest = Uint8Array.from(bytes, (b) => (isBrace(b) ? STAND_IN : b));
+  const braces = Uint8Array.from(bytes, (b) => (isBrace(b) ? b ^ STAND_IN : 0));
+  return calculateSlot(rest) ^ calculateSlot(braces);
 }

@@ -10,6 +10,7 @@ import {
   toStoreError,
 } from "../errors.js";
 import type { RedisStoreOptions, TopologyName } from "../options.js";
+import { assertCompatibleClient } from "./client-check.js";
 import type { ConnectionPlan } from "./plan.js";
 import type { HostPort } from "./url.js";
 
@@ -57,10 +58,12 @@ export class TopologyManager {
     private readonly graceMs: number,
     private readonly events: ManagerEvents,
   ) {
+    // Before anything is armed or subscribed: a refused client leaves nothing behind.
+    if (opts.client !== undefined) assertCompatibleClient(opts.client);
     this.owned = opts.client === undefined || opts.closeClient === true;
     this.armGrace();
     if (opts.client !== undefined) {
-      this.adopt(opts.client as AnyClient);
+      this.adopt(opts.client);
     } else if (plan!.kind === "detect") {
       this.pending = this.detect(plan!);
       // A failed detection is retried by the next operation; the failure reaches that caller.
@@ -178,39 +181,23 @@ export class TopologyManager {
     }
     const probe = this.buildStandalone(plan.node);
     const off = this.wire(probe);
-    let info: string;
+    let client: AnyClient;
     try {
-      info = String(await probe.info("server"));
+      client = await this.fromProbe(plan, probe);
     } catch (err) {
+      // Whatever failed (INFO, SENTINEL MASTERS, a sentinel with several
+      // masters and no name), the probe is nobody's client: close() would
+      // never see it and its socket would keep the process alive.
       off();
       probe.disconnect();
       this.pending = undefined;
       throw toStoreError(err, "detecting the Redis topology (INFO server)");
     }
-    const mode = /redis_mode:(\w+)/.exec(info)?.[1] ?? "standalone";
-    const host = { host: plan.node.host ?? "127.0.0.1", port: plan.node.port ?? 6379 };
-    let client: AnyClient;
-    if (mode === "cluster") {
-      const { db: _db, host: _h, port: _p, ...node } = plan.node;
-      client = this.buildCluster([host], node);
-    } else if (mode === "sentinel") {
-      const name = plan.masterName ?? (await singleMaster(probe, host));
-      const { host: _h, port: _p, db, ...rest } = plan.node;
-      const node: RedisOptions = { ...rest };
-      if (db !== undefined) node.db = db;
-      // The credentials given for the address are the sentinel's; the data nodes get the same.
-      client = this.buildSentinel([host], name, node, {
-        username: rest.username,
-        password: rest.password,
-        // The TLS settings the probe reached this sentinel with (redisOptions' included).
-        tls: probe.options.tls,
-      } as RedisOptions);
-    } else {
-      off();
+    off();
+    if (client === probe) {
       this.adopt(probe);
       return probe;
     }
-    off();
     await probe.quit().catch(() => probe.disconnect());
     if (this.closed) {
       client.disconnect();
@@ -218,6 +205,34 @@ export class TopologyManager {
     }
     this.adopt(client);
     return client;
+  }
+
+  /** The client a probed node calls for: the probe itself for a standalone node, else a new one. */
+  private async fromProbe(
+    plan: { node: RedisOptions; masterName?: string },
+    probe: Redis,
+  ): Promise<AnyClient> {
+    const info = String(await probe.info("server"));
+    const mode = /redis_mode:(\w+)/.exec(info)?.[1] ?? "standalone";
+    const host = { host: plan.node.host ?? "127.0.0.1", port: plan.node.port ?? 6379 };
+    if (mode === "cluster") {
+      const { db: _db, host: _h, port: _p, ...node } = plan.node;
+      return this.buildCluster([host], node);
+    }
+    if (mode === "sentinel") {
+      const name = plan.masterName ?? (await singleMaster(probe, host));
+      const { host: _h, port: _p, db, ...rest } = plan.node;
+      const node: RedisOptions = { ...rest };
+      if (db !== undefined) node.db = db;
+      // The credentials given for the address are the sentinel's; the data nodes get the same.
+      return this.buildSentinel([host], name, node, {
+        username: rest.username,
+        password: rest.password,
+        // The TLS settings the probe reached this sentinel with (redisOptions' included).
+        tls: probe.options.tls,
+      } as RedisOptions);
+    }
+    return probe;
   }
 
   private adopt(client: AnyClient): void {

@@ -81,7 +81,7 @@ function applyTopology(
 }
 
 function fromUrl(url: string, option: string, redisOptions?: RedisOptions): ConnectionPlan {
-  const parsed = parseUrl(url);
+  const parsed = parseUrl(url, option);
   const node = withTls(credentials(parsed), parsed.tls || undefined);
   if (parsed.db !== undefined) node.db = parsed.db;
   if (parsed.kind === "cluster") {

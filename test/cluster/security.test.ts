@@ -1,6 +1,7 @@
 import { Cluster } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AuthenticationError, RedisStore, RedisStoreError } from "../../src/index.js";
+import { findSecrets, secretPieces } from "../fixtures/secrets.js";
 import { firstFailure } from "../helpers/failure.js";
 import { type ClusterTopology, startCluster } from "../support/index.js";
 import { expectClearStaysInPrefix } from "../support/prefix-isolation.js";
@@ -110,6 +111,32 @@ describe("cluster with an ACL user", () => {
       expect(err, url).toBeInstanceOf(AuthenticationError);
       expect(err, url).toMatchObject({ code: "ERR_AUTH" });
       expect(ms, url).toBeLessThan(5_000);
+    }
+  });
+});
+
+describe("cluster errors never hold a password", () => {
+  const WRONG = "Wq8e/Yt5u#Pl1k?Rm3n@Gh7j:Cv2b";
+
+  it("for a wrong password, unencoded in the URL or in the option group", async () => {
+    // Each built just before its listener is added, so no early error is missed.
+    const stores = [
+      () => new RedisStore({ cluster: { nodes: [seed(plain)], username: USER, password: WRONG } }),
+      () => new RedisStore({ url: `redis-cluster://${USER}:${WRONG}@${seed(plain)}` }),
+      // Found by topology detection first.
+      () => new RedisStore({ url: `redis://${USER}:${WRONG}@${seed(plain)}` }),
+    ];
+    for (const [i, make] of stores.entries()) {
+      const store = track(make());
+      const events: unknown[] = [];
+      store.on("error", (err) => events.push(err));
+      const { err } = await firstFailure(store);
+      expect(err, `store ${i}`).toMatchObject({ code: "ERR_AUTH" });
+      expect(findSecrets(err, secretPieces(WRONG)), `store ${i}`).toEqual([]);
+      expect(events.length, `store ${i}`).toBeGreaterThan(0);
+      for (const event of events) {
+        expect(findSecrets(event, secretPieces(WRONG)), `store ${i}`).toEqual([]);
+      }
     }
   });
 });

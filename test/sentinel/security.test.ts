@@ -6,6 +6,7 @@ import {
   RedisStoreError,
   type RedisStoreOptions,
 } from "../../src/index.js";
+import { findSecrets, secretPieces } from "../fixtures/secrets.js";
 import { firstFailure } from "../helpers/failure.js";
 import { type SentinelTopology, startSentinel } from "../support/index.js";
 import { expectClearStaysInPrefix } from "../support/prefix-isolation.js";
@@ -156,6 +157,34 @@ describe("sentinel with an ACL user and a sentinel password", () => {
     await expect(groupStore(plain, { sentinelPassword: "x" }).get("a")).rejects.toThrow(
       /sentinels rejected.*sentinelPassword/,
     );
+  });
+});
+
+describe("sentinel errors never hold a password", () => {
+  const WRONG = "Wq8e/Yt5u#Pl1k?Rm3n@Gh7j:Cv2b";
+
+  async function expectNoSecret(store: RedisStore, label: string): Promise<void> {
+    const events: unknown[] = [];
+    store.on("error", (err) => events.push(err));
+    const { err } = await firstFailure(store);
+    expect(err, label).toMatchObject({ code: "ERR_AUTH" });
+    expect(findSecrets(err, secretPieces(WRONG)), label).toEqual([]);
+    expect(events.length, label).toBeGreaterThan(0);
+    for (const event of events) expect(findSecrets(event, secretPieces(WRONG)), label).toEqual([]);
+  }
+
+  it("for a wrong data-node password, unencoded in the URL or in the option group", async () => {
+    const hosts = plain.sentinels.map((n) => `${n.host}:${n.port}`).join(",");
+    const url = `redis-sentinel://${USER}:${WRONG}@${hosts}#${plain.masterName}`;
+    await expectNoSecret(groupStore(plain, { password: WRONG }), "sentinel.password");
+    const viaUrl = track(
+      new RedisStore({ url, redisOptions: { sentinelPassword: SENTINEL_PASSWORD } }),
+    );
+    await expectNoSecret(viaUrl, "url");
+  });
+
+  it("for a wrong sentinelPassword", async () => {
+    await expectNoSecret(groupStore(plain, { sentinelPassword: WRONG }), "sentinelPassword");
   });
 });
 

@@ -1,9 +1,10 @@
 import { Redis } from "ioredis";
 import { Redis as ValkeyRedis } from "iovalkey";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisStore } from "../../src/index.js";
+import { RedisStore, TopologyError } from "../../src/index.js";
+import { runCloseFixture } from "../fixtures/close-suite.js";
 import { trackPerTest } from "../helpers/cleanup.js";
-import { type SentinelTopology, startSentinel } from "../support/index.js";
+import { type SentinelTopology, startSentinel, startStandalone } from "../support/index.js";
 
 let topology: SentinelTopology;
 const tracked = trackPerTest();
@@ -71,5 +72,36 @@ describe("sentinel topology", () => {
     );
     const err = await store.get("a").catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "ERR_CONNECTION" });
+  });
+});
+
+describe("a sentinel that monitors several masters", () => {
+  const SECOND = "second";
+
+  it("fails detection without a master name, and a closed store lets the process exit", async () => {
+    // A second group on the first sentinel only, for the length of this test.
+    const other = await startStandalone();
+    const s = topology.sentinels[0]!;
+    const sentinel = tracked.client(new Redis({ host: s.host, port: s.port }));
+    try {
+      await sentinel.call("SENTINEL", "MONITOR", SECOND, other.node.host, other.node.port, 2);
+      const url = `redis://${s.host}:${s.port}`;
+
+      const store = track(new RedisStore({ url }));
+      const err = await store.get("a").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TopologyError);
+      expect(err).toMatchObject({ code: "ERR_TOPOLOGY", message: /2 masters/ });
+      expect((err as Error).message).toContain(topology.masterName);
+      expect((err as Error).message).toContain(SECOND);
+
+      // The probe that found the sentinel must not outlive the failed detection.
+      const result = await runCloseFixture(url, "fail");
+      expect(result.stdout).toContain("first operation failed with ERR_TOPOLOGY");
+      expect(result.stderr).not.toContain("still running");
+      expect(result.code, result.stderr).toBe(0);
+    } finally {
+      await sentinel.call("SENTINEL", "REMOVE", SECOND).catch(() => {});
+      await other.stop();
+    }
   });
 });
