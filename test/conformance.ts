@@ -7,7 +7,9 @@
  * A test that only means something for some variants says which with
  * `it.runIf`; everything else runs in all of them.
  */
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import type { SessionData } from "express-session";
 import type { Cluster, Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
@@ -108,6 +110,9 @@ export const variants: Variant[] = [
   { name: "indexBy", options: { indexBy: byUser }, format: "msgpack", user: "matrix-user" },
 ];
 
+const REPO = fileURLToPath(new URL("../", import.meta.url));
+const CALLBACK_FIXTURE = fileURLToPath(new URL("./fixtures/callback-throws.ts", import.meta.url));
+
 /** Keys under `prefix` on one node, over every SCAN page. */
 async function countKeys(node: Redis, prefix: string): Promise<number> {
   let count = 0;
@@ -139,6 +144,17 @@ async function deleteMatching(nodes: Redis[], pattern: string): Promise<void> {
   }
 }
 
+/** Sum of every error counter. */
+const errorCount = (store: RedisStore) =>
+  Object.values(store.stats().errors).reduce((a, b) => a + b, 0);
+
+/** Every event name of an emitter with its listener count. */
+function listenerSnapshot(emitter: NodeJS.EventEmitter): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of emitter.eventNames()) out[String(name)] = emitter.listenerCount(name);
+  return out;
+}
+
 /** Polls `check` every few ms until it holds; resolves with when it first held. */
 async function until(what: string, check: () => Promise<boolean>, deadlineMs: number) {
   const started = Date.now();
@@ -151,12 +167,59 @@ async function until(what: string, check: () => Promise<boolean>, deadlineMs: nu
   }
 }
 
+/** Settles to the error a promise rejected with, or an Error saying what it resolved with. */
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    (value) => new Error(`expected a rejection, but it resolved with ${JSON.stringify(value)}`),
+    (err: unknown) => err,
+  );
+
+interface FixtureRun {
+  results: Array<{ config: string; op: string; surfaced: string }>;
+  calls: Record<string, number>;
+  late: string[];
+}
+
+function runCallbackFixture(url: string, configs: object[]): Promise<FixtureRun> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", CALLBACK_FIXTURE, url, JSON.stringify(configs)],
+    { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => {
+      const line = stdout.trim().split("\n").at(-1) ?? "";
+      try {
+        resolve(JSON.parse(line) as FixtureRun);
+      } catch {
+        reject(
+          new Error(
+            `fixture exited ${code} without a result\nstdout: ${stdout}\nstderr: ${stderr}`,
+          ),
+        );
+      }
+    });
+  });
+}
+
 export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Variant): void {
   const stores: RedisStore[] = [];
   const prefixes: string[] = [];
   const prefixOf = new Map<RedisStore, string>();
   /** Adopted clients of the current test, by user ("" for the default one). */
   const adopted = new Map<string, Redis | Cluster>();
+  const aclUsers: string[] = [];
+  /** Keys outside any prefix of this test (the empty-prefix test), deleted after it. */
+  const strayKeys: string[] = [];
   /**
    * Tests that do not depend on the variant (constructor checks, the callback
    * child process) run in the defaults only, and the 3000-session walk runs in full there.
@@ -209,6 +272,32 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
     } as unknown as Sess;
   }
 
+  /**
+   * An ACL user on every data node with every permission; `keys` replaces
+   * its key permissions (e.g. `~p*`, `%R~p*`, none at all), which Redis
+   * applies to connections already open. Deleted after the test.
+   */
+  async function aclUser(): Promise<Auth & { keys(...rules: string[]): Promise<void> }> {
+    const username = `t-${randomUUID().slice(0, 8)}`;
+    const password = randomUUID();
+    const nodes = await getTarget().nodes();
+    aclUsers.push(username);
+    await Promise.all(
+      nodes.map((n) =>
+        n.call("ACL", "SETUSER", username, "reset", "on", `>${password}`, "~*", "&*", "+@all"),
+      ),
+    );
+    return {
+      username,
+      password,
+      keys: async (...rules) => {
+        await Promise.all(
+          nodes.map((n) => n.call("ACL", "SETUSER", username, "resetkeys", ...rules)),
+        );
+      },
+    };
+  }
+
   afterEach(async () => {
     const done = stores.splice(0);
     // clear() of each store removes what the test wrote under its prefix.
@@ -217,7 +306,11 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
     for (const client of adopted.values()) await client.quit().catch(() => client.disconnect());
     adopted.clear();
     const target = getTarget();
-    // Whatever clear() could not remove (a failed test) and the
+    if (aclUsers.length > 0) {
+      const users = aclUsers.splice(0);
+      await Promise.all((await target.nodes()).map((n) => n.call("ACL", "DELUSER", ...users)));
+    }
+    // Whatever clear() could not remove (a failed test, a refused user) and the
     // index keys, which clear() leaves to expire.
     const masters = await target.masters();
     for (const prefix of new Set(prefixes.splice(0))) {
@@ -225,6 +318,7 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
       await deleteMatching(masters, `${escapeGlob(prefix)}*`);
       await deleteMatching(masters, `idx:${escapeGlob(prefix)}*`);
     }
+    for (const key of strayKeys.splice(0)) await target.admin.unlink(key);
     prefixOf.clear();
   });
 
@@ -403,6 +497,108 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
     });
   });
 
+  describe("serializers that write bytes (defect 4)", () => {
+    it.runIf(variant.format === "bytes")(
+      "hands parse a Buffer when stringify wrote bytes",
+      async () => {
+        const store = makeStore();
+        bytesSerializer.seen.length = 0;
+        await store.set("b", session({ v: "bytes" }));
+        expect(await store.get("b")).toMatchObject({ v: "bytes" });
+        expect((await store.all()).map((s) => s.id)).toEqual(["b"]);
+        expect(bytesSerializer.seen.length).toBeGreaterThan(0);
+        expect([...new Set(bytesSerializer.seen)]).toEqual(["Buffer"]);
+      },
+    );
+
+    it.runIf(variant.format === "text")("hands parse text when stringify wrote text", async () => {
+      const store = makeStore();
+      textSerializer.seen.length = 0;
+      await store.set("t", session({ v: "text" }));
+      expect(await store.get("t")).toMatchObject({ v: "text" });
+      expect((await store.all()).map((s) => s.id)).toEqual(["t"]);
+      expect(textSerializer.seen.length).toBeGreaterThan(0);
+      expect([...new Set(textSerializer.seen)]).toEqual(["string"]);
+    });
+
+    for (const kind of ["Uint8Array", "Buffer"] as const) {
+      it(`stores a ${kind} from stringify byte for byte and hands parse those bytes`, async () => {
+        const target = getTarget();
+        // Not valid UTF-8 (0xff, 0xfe, a NUL), so any detour through text shows.
+        const header = [0xff, 0xfe, 0x00];
+        const encode = (s: unknown) => {
+          const json = Buffer.from(JSON.stringify(s));
+          const out = new Uint8Array(header.length + json.length);
+          out.set(header);
+          out.set(json, header.length);
+          return kind === "Buffer" ? Buffer.from(out) : out;
+        };
+        const seen: string[] = [];
+        const serializer = {
+          stringify: encode,
+          parse(raw: unknown) {
+            seen.push(kindOf(raw));
+            if (!Buffer.isBuffer(raw))
+              throw new TypeError(`parse got ${kindOf(raw)}, not a Buffer`);
+            if (!raw.subarray(0, header.length).equals(Buffer.from(header))) {
+              throw new TypeError(`parse got bytes starting ${raw.subarray(0, 6).toString("hex")}`);
+            }
+            return JSON.parse(raw.subarray(header.length).toString("utf8"));
+          },
+        } as unknown as Serializer;
+        const store = makeStore({ serializer });
+        const s = session({ v: "raw bytes ✓" });
+        await store.set("raw", s);
+        const stored = await target.admin.getBuffer(keyOf(store, "raw"));
+        expect(stored?.toString("hex")).toBe(Buffer.from(encode(s)).toString("hex"));
+        expect(await store.get("raw")).toMatchObject({ v: "raw bytes ✓" });
+        expect((await store.all()).map((x) => x.id)).toEqual(["raw"]);
+        expect([...new Set(seen)]).toEqual(["Buffer"]);
+      });
+    }
+  });
+
+  describe("order of calls (defect 5)", () => {
+    for (const indexed of [false, true]) {
+      const label = indexed ? " (indexBy)" : "";
+      const opts = (): RedisStoreOptions => (indexed ? { indexBy: byUser } : {});
+
+      it(`set, destroy, set of one sid back to back leaves the last set's session${label}`, async () => {
+        const store = makeStore(opts());
+        const wrong: string[] = [];
+        const sids: string[] = [];
+        for (let i = 0; i < 40; i++) {
+          const sid = `o${i}`;
+          sids.push(sid);
+          await Promise.all([
+            store.set(sid, session({ userId: "ola", n: 1 })),
+            store.destroy(sid),
+            store.set(sid, session({ userId: "ola", n: 2 })),
+          ]);
+          const got = (await store.get(sid)) as Sess | null;
+          if (got?.n !== 2) wrong.push(`${sid}: ${got === null ? "no session" : `n=${got.n}`}`);
+        }
+        expect(wrong, "rounds that did not end with the last set's session").toEqual([]);
+        if (indexed || variant.options.indexBy) {
+          expect((await store.idsFor("ola")).sort()).toEqual([...sids].sort());
+        }
+      });
+
+      it(`set, destroy of one sid back to back leaves nothing${label}`, async () => {
+        const target = getTarget();
+        const store = makeStore(opts());
+        const left: string[] = [];
+        for (let i = 0; i < 40; i++) {
+          const sid = `d${i}`;
+          await Promise.all([store.set(sid, session({ userId: "dora" })), store.destroy(sid)]);
+          if ((await target.admin.exists(keyOf(store, sid))) !== 0) left.push(sid);
+        }
+        expect(left, "sessions still stored after set, destroy").toEqual([]);
+        if (indexed || variant.options.indexBy) expect(await store.idsFor("dora")).toEqual([]);
+      });
+    }
+  });
+
   describe("TTL", () => {
     it("defaults to the cookie's remaining lifetime", async () => {
       const store = makeStore();
@@ -504,6 +700,53 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
       await store.touch("ta", { cookie: {} } as unknown as Sess);
       await store.touch("ta", { cookie: {} } as unknown as Sess);
       expect(store.stats().touchesSkipped).toBe(2);
+    });
+  });
+
+  describe("TTL in milliseconds (defect 13)", () => {
+    it("a session whose cookie expires in 50 ms is gone about 50 ms later, not a second later", async () => {
+      const target = getTarget();
+      const store = makeStore();
+      await store.length(); // connected: the clock below measures the session, not the connect
+      const started = Date.now();
+      await store.set("ms", session({}, 50));
+      const key = keyOf(store, "ms");
+      const left = await target.admin.pttl(key);
+      expect(left, "PTTL right after set").toBeGreaterThan(0);
+      expect(left, "PTTL right after set").toBeLessThanOrEqual(50);
+      const goneAt = await until(
+        "the 50 ms session is gone",
+        async () => (await store.get("ms")) === null && (await target.admin.exists(key)) === 0,
+        3_000,
+      );
+      // The margin is for a busy machine; whole-second TTLs miss it by ~800 ms.
+      expect(goneAt - started, "ms from set until the session was gone").toBeLessThan(50 + 200);
+    });
+
+    it("a ttl of 1.5 s is stored as 1.5 s, and touch refreshes it to the millisecond", async () => {
+      const target = getTarget();
+      const store = makeStore({ ttl: 1.5 });
+      await store.set("f", { cookie: {} } as unknown as Sess);
+      const key = keyOf(store, "f");
+      const afterSet = await target.admin.pttl(key);
+      expect(afterSet, "PTTL after set").toBeGreaterThan(1_000);
+      expect(afterSet, "PTTL after set").toBeLessThanOrEqual(1_500);
+      await target.admin.pexpire(key, 300);
+      await store.touch("f", { cookie: {} } as unknown as Sess);
+      const afterTouch = await target.admin.pttl(key);
+      expect(afterTouch, "PTTL after touch").toBeGreaterThan(1_000);
+      expect(afterTouch, "PTTL after touch").toBeLessThanOrEqual(1_500);
+    });
+
+    it("touch takes the cookie's remaining lifetime to the millisecond", async () => {
+      const target = getTarget();
+      const store = makeStore();
+      await store.set("c", session({}, 60_000));
+      const key = keyOf(store, "c");
+      await store.touch("c", session({}, 700));
+      const left = await target.admin.pttl(key);
+      expect(left, "PTTL after a touch with 700 ms left").toBeGreaterThan(400);
+      expect(left, "PTTL after a touch with 700 ms left").toBeLessThanOrEqual(700);
     });
   });
 
@@ -716,6 +959,196 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
         await expect(store.idsFor("x")).rejects.toThrow(/indexBy/);
       },
     );
+
+    it('keeps index keys out of every session walk with prefix: "", or refuses it (defect 3)', async () => {
+      const target = getTarget();
+      const user = `pz-${randomUUID().slice(0, 8)}`;
+      let store: RedisStore;
+      try {
+        store = indexed({ prefix: "" });
+      } catch (err) {
+        // Refusing the combination is one of the two allowed outcomes.
+        expect(err).toBeInstanceOf(TypeError);
+        expect(err).toMatchObject({
+          code: "ERR_CONFIG",
+          message: expect.stringMatching(/`(prefix|indexPrefix)`/),
+        });
+        return;
+      }
+      const sids = [1, 2, 3].map((i) => `${user}-s${i}`);
+      const hashTag = target.kind === "cluster";
+      const indexKey = `idx:{${user}}`;
+      strayKeys.push(indexKey, ...sids.map((sid) => (hashTag ? `{${sid}}` : sid)));
+      for (const sid of sids) await store.set(sid, as(user));
+      expect(await target.admin.exists(indexKey), "the index key, at its documented name").toBe(1);
+      const ids = await store.ids();
+      expect(ids).toEqual(expect.arrayContaining(sids));
+      expect(
+        ids.filter((id) => id.startsWith("idx:")),
+        "index keys reported as sessions",
+      ).toEqual([]);
+      expect(await store.length()).toBe(ids.length);
+      await store.clear();
+      expect(await target.admin.exists(indexKey), "the index key after clear()").toBe(1);
+      expect(await store.idsFor(user)).toEqual([]);
+    });
+
+    it("destroyFor rejects when a listed session cannot be read, after destroying the rest (defect 6)", async () => {
+      const target = getTarget();
+      const store = indexed();
+      for (const sid of ["m1", "m2", "m3"]) await store.set(sid, as("mia"));
+      await store.set("o1", as("otto"));
+      // m2 is still listed in mia's index, but reading it fails in Redis (WRONGTYPE):
+      // it may be a live session of hers, so "logged out everywhere" would be a lie.
+      const broken = keyOf(store, "m2");
+      await target.admin.del(broken);
+      await target.admin.rpush(broken, "not a session");
+      const err = await rejection(store.destroyFor("mia"));
+      expect(err).toBeInstanceOf(RedisStoreError);
+      expect((err as Error).message).toContain("m2");
+      expect(await store.get("m1")).toBeNull();
+      expect(await store.get("m3")).toBeNull();
+      expect(await store.get("o1")).not.toBeNull();
+    });
+
+    it("destroyFor rejects when a listed session cannot be deleted (defect 6)", async () => {
+      const target = getTarget();
+      const user = await aclUser();
+      const store = indexed({}, user);
+      for (const sid of ["w1", "w2"]) await store.set(sid, as("wes"));
+      const prefix = escapeGlob(prefixOf.get(store)!);
+      // Sessions readable but not deletable; the index fully usable.
+      await user.keys(`%R~${prefix}*`, `~idx:${prefix}*`);
+      const err = await rejection(store.destroyFor("wes"));
+      expect(err).toBeInstanceOf(RedisStoreError);
+      expect(await target.admin.exists(keyOf(store, "w1"))).toBe(1);
+    });
+
+    it("a touch never lets the user's index expire before the session (defect 7)", async () => {
+      const target = getTarget();
+      const store = indexed();
+      await store.set("k1", as("kai", {}, 60_000));
+      const key = keyOf(store, "k1");
+      const idx = indexKeyOf(store, "kai");
+      // Someone (an operator, another tool) cut the index key's TTL.
+      await target.admin.pexpire(idx, 2_000);
+      await store.touch("k1", as("kai", {}, 60_000));
+      const [sessionMs, indexMs] = await Promise.all([pttl(key), pttl(idx)]);
+      // Both TTLs are read in the same round trip; the slack covers the few ms between them.
+      expect(indexMs, "index PTTL vs session PTTL after touch").toBeGreaterThanOrEqual(
+        sessionMs - 250,
+      );
+      // A touch that lengthens the session lengthens the index with it.
+      await store.touch("k1", as("kai", {}, 600_000));
+      const [longerSession, longerIndex] = await Promise.all([pttl(key), pttl(idx)]);
+      expect(longerSession).toBeGreaterThan(590_000);
+      expect(longerIndex, "index PTTL vs session PTTL after a longer touch").toBeGreaterThanOrEqual(
+        longerSession - 250,
+      );
+    });
+
+    it("a touch fails when the user's index cannot be extended (defect 7)", async () => {
+      const user = await aclUser();
+      const store = indexed({}, user);
+      await store.set("k2", as("kai", {}, 60_000));
+      // The session keys stay writable; the index keys are refused from now on.
+      await user.keys(`~${escapeGlob(prefixOf.get(store)!)}*`);
+      const err = await rejection(store.touch("k2", as("kai", {}, 600_000)));
+      expect(err).toBeInstanceOf(RedisStoreError);
+    });
+  });
+
+  describe("error counters (defect 15)", () => {
+    it("counts one error per failed operation", async () => {
+      const user = await aclUser();
+      const store = makeStore({}, user);
+      await store.set("e", session());
+      const counted = async (what: string, op: () => Promise<unknown>) => {
+        const before = errorCount(store);
+        expect(await rejection(op()), what).toBeInstanceOf(RedisStoreError);
+        expect(errorCount(store) - before, `errors counted for ${what}`).toBe(1);
+      };
+      const cyclic = session();
+      (cyclic as Record<string, unknown>).self = cyclic;
+      await counted("a set that cannot be encoded", () => store.set("e", cyclic));
+      // Every key refused from now on.
+      await user.keys();
+      await counted("a refused get", () => store.get("e"));
+      await counted("a refused set", () => store.set("e", session()));
+      await counted("a refused set whose cookie has expired (a destroy)", () =>
+        store.set("e", session({}, -5_000)),
+      );
+      await counted("a refused destroy", () => store.destroy("e"));
+      await counted("a refused touch", () => store.touch("e", session()));
+    });
+
+    it("does not count errors the store handles on purpose", async () => {
+      const target = getTarget();
+      const store = makeStore({ indexBy: byUser });
+      await store.set("ok", session({ userId: "nia" }));
+      await store.set("bad", session({ userId: "nia" }));
+      await target.admin.set(keyOf(store, "bad"), Buffer.from([0xc1, 0xff, 0x00, 0x13]));
+      const before = errorCount(store);
+      // An undecodable session cannot be attributed to anyone: left out, not an error.
+      expect(await store.idsFor("nia")).toEqual(["ok"]);
+      // Destroying it still works; not knowing its owner is not the caller's failure.
+      await store.destroy("bad");
+      expect(await target.admin.exists(keyOf(store, "bad"))).toBe(0);
+      expect(errorCount(store) - before, `errors: ${JSON.stringify(store.stats().errors)}`).toBe(0);
+    });
+  });
+
+  describe("callbacks (defect 12)", () => {
+    // One child process for the configurations whose callback paths differ
+    // today (batched and unbatched touch, indexed set): starting node with tsx
+    // costs more than the run.
+    it.runIf(once)(
+      "an exception thrown by a callback surfaces as an uncaught exception (defaults, batch: false, indexBy)",
+      async () => {
+        const configs = [
+          { name: "defaults" },
+          { name: "batch: false", batch: false },
+          { name: "indexBy", indexBy: true },
+        ].map((c) => {
+          const prefix = `cb-${randomUUID().slice(0, 8)}:`;
+          prefixes.push(prefix);
+          return { ...c, prefix };
+        });
+        const run = await runCallbackFixture(getTarget().url, configs);
+        const ops = ["set", "get", "touch", "destroy", "length"];
+        const surfaced = Object.fromEntries(
+          run.results.map((r) => [`${r.config} ${r.op}`, r.surfaced]),
+        );
+        const expected = Object.fromEntries(
+          configs.flatMap((c) => ops.map((op) => [`${c.name} ${op}`, "uncaughtException"])),
+        );
+        expect(surfaced, `how each throw surfaced: ${JSON.stringify(surfaced)}`).toEqual(expected);
+        expect(run.calls, "times each callback was called").toEqual(
+          Object.fromEntries(Object.keys(expected).map((k) => [k, 1])),
+        );
+        expect(run.late, "what surfaced between operations").toEqual([]);
+      },
+    );
+  });
+
+  describe.runIf(variant.adopt)("a client passed in as `client` (defect 10)", () => {
+    it("close() removes every listener the store added to it", async () => {
+      const client = adoptedClient();
+      await client.ping(); // ready, so ioredis' own listeners are in place
+      const before = listenerSnapshot(client);
+      const store = makeStore({ indexBy: byUser, durability: { replicas: 0 } });
+      await store.set("l1", session({ userId: "lee" }));
+      await store.set("l2", session({ userId: "lee" }));
+      await store.get("l1");
+      await store.touch("l1", session({ userId: "lee" }));
+      await store.destroy("l2");
+      expect(await store.idsFor("lee")).toEqual(["l1"]);
+      expect(await store.destroyFor("lee")).toBe(1);
+      expect(await store.length()).toBe(0);
+      await store.close();
+      expect(listenerSnapshot(client)).toEqual(before);
+      expect(client.status).toBe("ready");
+    });
   });
 
   describe("bad values", () => {
