@@ -1066,7 +1066,8 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
       const counted = async (what: string, op: () => Promise<unknown>) => {
         const before = errorCount(store);
         expect(await rejection(op()), what).toBeInstanceOf(RedisStoreError);
-        expect(errorCount(store) - before, `errors counted for ${what}`).toBe(1);
+        // Soft: one run shows every operation that miscounts, not just the first.
+        expect.soft(errorCount(store) - before, `errors counted for ${what}`).toBe(1);
       };
       const cyclic = session();
       (cyclic as Record<string, unknown>).self = cyclic;
