@@ -138,3 +138,28 @@ describe("the per-user index across masters", () => {
     for (const sid of rest) expect(await store.get(sid), sid).toBeNull();
   });
 });
+
+describe("a sid whose key has an empty hash tag", () => {
+  it('a durable set and destroy of the sid "}{" reach the key\'s own master', async () => {
+    // The key is `<prefix>{}{}`. Its first tag is empty, so Redis hashes the
+    // whole key (CLUSTER KEYSLOT says so); ioredis' own slot function
+    // (cluster-key-slot 1.1.1) gives the slot of "{" instead, and routes a
+    // pipeline there. Single commands follow the MOVED; the durable
+    // SET + WAIT pipeline met it on every retry (seen in the conformance
+    // matrix whenever the two slots had different owners). The prefix is
+    // chosen so that they do.
+    const wrongNode = await ownerOf("{");
+    let prefix: string | undefined;
+    for (let i = 0; i < 50 && prefix === undefined; i++) {
+      const candidate = `e${i}-${randomUUID().slice(0, 6)}:`;
+      if ((await ownerOf(`${candidate}{}{}`)) !== wrongNode) prefix = candidate;
+    }
+    if (prefix === undefined) throw new Error("no prefix puts `{}{}` off the owner of '{'");
+    const store = makeStore({ prefix, durability: { replicas: 0 } });
+    await store.set("}{", session(undefined));
+    expect(await admin.exists(`${prefix}{}{}`)).toBe(1);
+    expect(await store.get("}{")).not.toBeNull();
+    await store.destroy("}{");
+    expect(await admin.exists(`${prefix}{}{}`)).toBe(0);
+  });
+});
