@@ -1,6 +1,6 @@
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe } from "vitest";
-import { type ConformanceTarget, conformanceSuite } from "../conformance.js";
+import { type ConformanceTarget, conformanceSuite, variants } from "../conformance.js";
 import { type ClusterTopology, startCluster } from "../support/index.js";
 
 let topology: ClusterTopology;
@@ -9,7 +9,7 @@ const extra: Redis[] = [];
 
 beforeAll(async () => {
   topology = await startCluster();
-  target = await makeTarget(topology);
+  target = makeTarget(topology);
 });
 
 afterAll(async () => {
@@ -18,21 +18,36 @@ afterAll(async () => {
   await topology?.stop();
 });
 
-describe("cluster conformance", () => {
-  conformanceSuite(() => target);
-});
+for (const variant of variants) {
+  describe(`cluster conformance, ${variant.name}`, () => {
+    conformanceSuite(() => target, variant);
+  });
+}
 
-async function makeTarget(t: ClusterTopology): Promise<ConformanceTarget> {
-  const admin = new Cluster(t.nodes.map(({ host, port }) => ({ host, port })));
+function makeTarget(t: ClusterTopology): ConformanceTarget {
+  const seeds = t.nodes.map(({ host, port }) => ({ host, port }));
+  const admin = new Cluster(seeds);
+  // No failover or slot move happens in this file: one connection per node
+  // (and the master list) serves every test.
+  let masters: Promise<Redis[]> | undefined;
+  let nodes: Redis[] | undefined;
+  const connect = (addrs: Array<{ host: string; port: number }>) => {
+    const conns = addrs.map(({ host, port }) => new Redis({ host, port }));
+    extra.push(...conns);
+    return conns;
+  };
   return {
     kind: "cluster",
     url: t.url,
     admin,
-    masters: async () => {
-      const masters = await t.masters();
-      const conns = masters.map(({ host, port }) => new Redis({ host, port }));
-      extra.push(...conns);
-      return conns;
+    masters: () => {
+      masters ??= t.masters().then(connect);
+      return masters;
     },
+    nodes: async () => {
+      nodes ??= connect(t.nodes);
+      return nodes;
+    },
+    newClient: (auth) => new Cluster(seeds, { redisOptions: { ...auth } }),
   };
 }

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe } from "vitest";
-import { type ConformanceTarget, conformanceSuite } from "../conformance.js";
+import { type ConformanceTarget, conformanceSuite, variants } from "../conformance.js";
 import { type StandaloneTopology, startStandalone } from "../support/index.js";
 
 let topology: StandaloneTopology;
@@ -8,7 +8,7 @@ let target: ConformanceTarget;
 
 beforeAll(async () => {
   topology = await startStandalone();
-  target = await makeTarget(topology);
+  target = makeTarget(topology);
 });
 
 afterAll(async () => {
@@ -16,16 +16,20 @@ afterAll(async () => {
   await topology?.stop();
 });
 
-describe("standalone conformance", () => {
-  conformanceSuite(() => target);
-});
+for (const variant of variants) {
+  describe(`standalone conformance, ${variant.name}`, () => {
+    conformanceSuite(() => target, variant);
+  });
+}
 
-async function makeTarget(t: StandaloneTopology): Promise<ConformanceTarget> {
+function makeTarget(t: StandaloneTopology): ConformanceTarget {
   const admin = new Redis(t.url);
   return {
     kind: "standalone",
     url: t.url,
     admin,
     masters: async () => [admin],
+    nodes: async () => [admin],
+    newClient: (auth) => new Redis(t.url, { ...auth }),
   };
 }
