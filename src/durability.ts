@@ -89,7 +89,13 @@ export class DurableWriter implements Writer {
   private async sendGroup(client: AnyClient, node: string, group: PendingWrite[]): Promise<void> {
     const { settings, tracker, counters } = this.deps;
     const skipWait = tracker.isShort(node);
-    const p = client.pipeline();
+    // On the owner's own connection: ioredis would route a pipeline by its own
+    // slot function, which differs from Redis' for a few keys (an empty "{}"
+    // hash tag followed by "}", see slot.ts), and send those writes to a master
+    // that answers MOVED every time.
+    const p =
+      (isClusterClient(client) ? connectionFor(client, node) : undefined)?.pipeline() ??
+      client.pipeline();
     for (const w of group) void sendCommand(p, w.write.command);
     if (!skipWait) p.wait(settings.replicas, settings.timeoutMs);
     counters.pipelines++;

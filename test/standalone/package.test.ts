@@ -60,7 +60,14 @@ beforeAll(async () => {
   mkdirSync(target, { recursive: true });
   run("tar", ["-xzf", join(app, packed[0]!.filename), "-C", target, "--strip-components=1"]);
   // The app's own dependencies: what `npm install` would put beside the package.
-  for (const dep of ["ioredis", "express-session", "msgpackr", "@types", "typescript"]) {
+  for (const dep of [
+    "ioredis",
+    "express-session",
+    "msgpackr",
+    "cluster-key-slot",
+    "@types",
+    "typescript",
+  ]) {
     symlinkSync(join(root, "node_modules", dep), join(app, "node_modules", dep));
   }
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true }));

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { jsonSerializer, msgpackSerializer, reviveSession, toPlain } from "../../src/serializer.js";
-import { sessionTtlMs } from "../../src/ttl.js";
 
 describe("toPlain keeps what JSON keeps", () => {
   const cases: Record<string, unknown> = {
@@ -60,28 +59,6 @@ describe("serializers", () => {
       cookie: { expires: Date };
     };
     expect(s.cookie.expires).toEqual(new Date("2030-01-01T00:00:00.000Z"));
-  });
-});
-
-describe("sessionTtlMs", () => {
-  const now = 1_000_000;
-  it("uses the cookie to the millisecond, then the number of seconds", () => {
-    expect(sessionTtlMs({ cookie: { expires: new Date(now + 10_500) } }, 99, now)).toBe(10_500);
-    expect(sessionTtlMs({ cookie: { expires: new Date(now + 5).toISOString() } }, 99, now)).toBe(5);
-    expect(sessionTtlMs({ cookie: {} }, 99, now)).toBe(99_000);
-    expect(sessionTtlMs({ cookie: {} }, 1.5, now)).toBe(1500);
-    expect(sessionTtlMs({ cookie: { expires: null } }, 0, now)).toBe(0);
-  });
-  it("lets a function (of seconds) win", () => {
-    expect(sessionTtlMs({ cookie: { expires: new Date(now + 10_000) } }, () => 5, now)).toBe(5000);
-  });
-  it("reports a function that returns no number as NaN", () => {
-    expect(sessionTtlMs({}, (() => "1d") as never, now)).toBeNaN();
-  });
-  it("reports expired cookies as <= 0", () => {
-    expect(sessionTtlMs({ cookie: { expires: new Date(now - 1) } }, 99, now)).toBeLessThanOrEqual(
-      0,
-    );
   });
 });
 
