@@ -1,6 +1,7 @@
 import { missingReply, ReplicationShortfallError, toStoreError } from "./errors.js";
 import { connectionFor, onlineReplicas, type ReplicaTracker } from "./replicas.js";
 import { backoff, isRetryable } from "./retry.js";
+import { hasEmptyHashTag } from "./slot.js";
 import { type AnyClient, isClusterClient } from "./topology/manager.js";
 import { groupByNode, refreshSlots } from "./topology/nodes.js";
 import { sendCommand, type Write, type Writer } from "./writer.js";
@@ -89,13 +90,14 @@ export class DurableWriter implements Writer {
   private async sendGroup(client: AnyClient, node: string, group: PendingWrite[]): Promise<void> {
     const { settings, tracker, counters } = this.deps;
     const skipWait = tracker.isShort(node);
-    // On the owner's own connection: ioredis would route a pipeline by its own
-    // slot function, which differs from Redis' for a few keys (an empty "{}"
-    // hash tag followed by "}", see slot.ts), and send those writes to a master
-    // that answers MOVED every time.
-    const p =
-      (isClusterClient(client) ? connectionFor(client, node) : undefined)?.pipeline() ??
-      client.pipeline();
+    // ioredis routes a pipeline by its own slot function, which differs from
+    // Redis' for keys with an empty "{}" hash tag (see slot.ts): such a group
+    // goes on its owner's own connection, or it would meet MOVED every time.
+    const direct =
+      isClusterClient(client) && group.some((w) => hasEmptyHashTag(w.write.key))
+        ? connectionFor(client, node)
+        : undefined;
+    const p = (direct ?? client).pipeline();
     for (const w of group) void sendCommand(p, w.write.command);
     if (!skipWait) p.wait(settings.replicas, settings.timeoutMs);
     counters.pipelines++;

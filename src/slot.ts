@@ -12,6 +12,16 @@ const CLOSE = 0x7d; // "}"
 // Stands in for a brace; the brace is then the XOR of this with 0x7a or 0x7c.
 const STAND_IN = 0x01;
 
+/**
+ * Whether a key starts its first "{" with an empty hash tag "{}": the one
+ * shape where ioredis (through cluster-key-slot) may pick another slot than
+ * Redis, and so route the key's commands to a master that answers MOVED.
+ */
+export function hasEmptyHashTag(key: string): boolean {
+  const open = key.indexOf("{");
+  return open >= 0 && key.charCodeAt(open + 1) === CLOSE;
+}
+
 /** The slot of a key, given as text (hashed as UTF-8) or as its bytes. */
 export function keySlot(key: string | Uint8Array): number {
   if (typeof key === "string") {
