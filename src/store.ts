@@ -85,6 +85,8 @@ export class RedisStore extends BaseStore {
     this.plan = { keys, ...options };
     this.bulk = { keys, scanCount: options.scanCount, counters: this.counters };
     const cork = new TurnCork();
+    const announce = (client: AnyClient, commands: number) =>
+      commands > 1 ? cork.hold(client) : cork.cork(client);
     const retry = this.retry;
     if (options.indexBy) this.index = new UserIndex(options.indexPrefix, this.counters, retry);
     let writer = new PlainWriter(retry, this.counters) as PlainWriter | DurableWriter;
@@ -106,10 +108,8 @@ export class RedisStore extends BaseStore {
       // Held no longer than a write would be retried (see SentinelWatch).
       writer: new HeldWriter(writer, () => this.watch?.wait()),
       touches: batch
-        ? new TouchBatcher(batch.maxDelayMs, batch.maxSize, this.counters, retry, (c) =>
-            cork.cork(c),
-          )
-        : new DirectTouches(retry, this.counters, (c) => cork.cork(c)),
+        ? new TouchBatcher(batch.maxDelayMs, batch.maxSize, this.counters, retry, announce)
+        : new DirectTouches(retry, this.counters, announce),
       index: this.index,
       retry,
       cork,

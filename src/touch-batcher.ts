@@ -72,11 +72,11 @@ export class DirectTouches implements Touches {
   constructor(
     private readonly retry: Retry,
     private readonly counters: BatcherCounters,
-    private readonly cork: (client: AnyClient) => void,
+    private readonly cork: (client: AnyClient, commands: number) => void,
   ) {}
 
   add(client: AnyClient, key: string, ms: number, extendOnly: boolean, done: Done): void {
-    this.cork(client);
+    this.cork(client, 1);
     this.inflight.start();
     refresh(client, { key, ms, extendOnly }, this.retry, this.counters, (err) => {
       this.inflight.end();
@@ -109,7 +109,8 @@ export class TouchBatcher implements Touches {
     private readonly maxSize: number,
     private readonly counters: BatcherCounters,
     private readonly retry: Retry,
-    private readonly cork: (client: AnyClient) => void,
+    /** Announces `commands` about to be sent to `client` in this turn (see topology/cork.ts). */
+    private readonly cork: (client: AnyClient, commands: number) => void,
   ) {}
 
   add(client: AnyClient, key: string, ms: number, extendOnly: boolean, done: Done): void {
@@ -143,7 +144,7 @@ export class TouchBatcher implements Touches {
     const batch = this.queue;
     this.queue = new Map();
     this.counters.pipelines++;
-    this.cork(client);
+    this.cork(client, batch.size);
     for (const t of batch.values()) {
       this.inflight.start();
       refresh(client, t, this.retry, this.counters, (err) => {

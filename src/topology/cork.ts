@@ -24,24 +24,42 @@ interface Corkable {
  */
 export class TurnCork {
   private corked: Corkable[] = [];
-  private armed = false;
+  /** Commands announced this turn: 0 (none yet), 1 (the first, written at once), 2 (corked). */
+  private sent: 0 | 1 | 2 = 0;
 
-  private readonly uncork = () => {
-    this.armed = false;
+  private readonly endTurn = () => {
+    this.sent = 0;
     const streams = this.corked;
+    if (streams.length === 0) return;
     this.corked = [];
     for (const s of streams) s.uncork();
   };
 
+  /**
+   * Call before sending a command. The first command of a turn is written at
+   * once: a lone caller pays nothing for corking, not even a buffered write.
+   * From the second on, writes are held until the turn ends.
+   */
   cork(client: AnyClient): void {
-    if (this.armed) return;
-    this.armed = true;
+    if (this.sent === 2) return;
+    if (this.sent === 0) {
+      this.sent = 1;
+      process.nextTick(this.endTurn);
+      return;
+    }
+    this.hold(client);
+  }
+
+  /** Holds every write of the rest of this turn (for a caller about to send several commands). */
+  hold(client: AnyClient): void {
+    if (this.sent === 2) return;
+    if (this.sent === 0) process.nextTick(this.endTurn);
+    this.sent = 2;
     if (isClusterClient(client)) {
       for (const node of (client as Cluster).nodes("all")) this.add(node);
     } else {
       this.add(client as Redis);
     }
-    process.nextTick(this.uncork);
   }
 
   private add(node: Redis): void {
