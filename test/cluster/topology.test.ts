@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError, RedisStore } from "../../src/index.js";
 import { trackPerTest } from "../helpers/cleanup.js";
 import { type ClusterTopology, startCluster } from "../support/index.js";
+import { waitFor } from "../support/wait.js";
 
 let topology: ClusterTopology;
 const tracked = trackPerTest();
@@ -100,8 +101,15 @@ describe("cluster topology", () => {
     const source = await topology.slotOwner(slot);
     const target = (await topology.masters()).find((m) => m.port !== source.port)!;
     await topology.migrateSlot(slot, target);
-    // The store's client learns the new owner from the MOVED of this read.
-    expect(await store.idsFor("lee")).toEqual(["m1"]);
+    // The store's client learns the new owner from a MOVED (a read that meets
+    // the slot still migrating gets ASK instead, which teaches it nothing).
+    const owner = `${target.host}:${target.port}`;
+    await waitFor("the store's client to map the index key to its new owner", async (note) => {
+      expect(await store.idsFor("lee")).toEqual(["m1"]);
+      const known = (store.client as unknown as { slots: string[][] }).slots[slot]?.[0];
+      note(`slot ${slot} -> ${known}`);
+      return known === owner;
+    });
     before = store.stats().commands;
     await store.set("m1", sess(3));
     // SET and the index call to the new owner (plus EVAL if it had not seen the script).
