@@ -89,7 +89,7 @@ export interface DurabilityOptions {
 export interface BatchOptions {
   /** Longest a touch waits for company, in ms. `0` flushes on the next turn of the event loop. @default 0 */
   maxDelayMs?: number;
-  /** Most touches in one pipeline. @default 512 */
+  /** Most touches in one flush (one socket write per node). @default 512 */
   maxSize?: number;
 }
 

@@ -128,10 +128,9 @@ export class UserIndex {
    * `ttlMs` more (never shortens it; Infinity: the session never expires).
    *
    * Additions made in one turn of the event loop go out together: one script
-   * call per node, queued by an immediate scheduled before the client's own
-   * auto-pipeline flush (the caller adds before it sends its SET), so they
-   * share the socket write of the same turn's SETs. On a cluster, replies
-   * from several nodes read in one turn make one batch, not one per node.
+   * call per node, sent from an immediate, right after the turn's SETs (which
+   * the caller sends at once). On a cluster, replies from several nodes read
+   * in one turn make one batch, not one per node.
    * The promise settles when this sid's addition is applied, or fails after
    * it was sent alone and retried through a failover.
    */

@@ -11,13 +11,13 @@ interface Corkable {
  * event loop, so the commands issued in one turn leave in one write (one
  * syscall per node) instead of one each.
  *
- * This is what ioredis' auto-pipelining is for, without its cost: measured
- * here (bench/profile.ts, standalone, ~1 KB sessions), auto-pipelining made
- * a single caller 25-35% slower and gained little at 100 callers, while a
- * corked plain client was as fast as plain ioredis at 1 caller and
- * 1.2-1.4x faster than either at 100 (touches 1.9x). Uncorking runs on
- * process.nextTick, after the promise reactions of the turn, so commands
- * issued by those reactions join the same write.
+ * This is what ioredis' auto-pipelining is for, without its cost. Measured
+ * on our 2-core machine (bench/store-ops.ts, ~1 KB sessions): auto-pipelined
+ * raw ioredis ran 0.70-0.77x of a plain client at 1 caller and about level
+ * with it at 100, while this store, corked, ran get and touch 1.08x and
+ * 1.23x of plain raw ioredis at 100 callers (while doing more per call).
+ * Uncorking runs on process.nextTick, after the promise reactions of the
+ * turn, so commands issued by those reactions join the same write.
  *
  * ioredis keeps the socket as `stream` (a net or TLS socket); a client that
  * is not connected has none, and its commands wait in the offline queue.
