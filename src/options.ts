@@ -6,6 +6,7 @@ import {
   msgpackSerializer,
   type Serializer,
 } from "./serializer.js";
+import { redact } from "./topology/url.js";
 import type { TtlOption } from "./ttl.js";
 
 /**
@@ -239,7 +240,8 @@ const OPTION_NAMES = {
 const KNOWN = new Set<string>(Object.keys(OPTION_NAMES));
 
 function describe(value: unknown): string {
-  if (typeof value === "string") return `"${value}"`;
+  // A string may be a URL with a password in it (say, passed as `client`): shown redacted.
+  if (typeof value === "string") return `"${redact(value)}"`;
   if (typeof value === "function") return "a function";
   if (Array.isArray(value)) return "an array";
   if (value === null) return "null";
@@ -282,7 +284,9 @@ function expectNumber(name: string, value: unknown, min: number, integer = false
 
 function expectType(name: string, value: unknown, type: string): void {
   if (value !== undefined && typeof value !== type) {
-    fail(`Expected \`${name}\` to be a ${type}, got \`${describe(value)}\``);
+    // A password of the wrong type is still a password: name its type, never its value.
+    const got = /pass/i.test(name) ? `a ${value === null ? "null" : typeof value}` : describe(value);
+    fail(`Expected \`${name}\` to be a ${type}, got \`${got}\``);
   }
 }
 

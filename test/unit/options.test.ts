@@ -32,3 +32,20 @@ describe("validateOptions", () => {
     expect(() => validateOptions(opts)).toThrow(message);
   });
 });
+
+describe("validateOptions never quotes a password", () => {
+  it.each([
+    [{ client: "redis://app:Zx9q-secret@127.0.0.1:6379" }, "Zx9q-secret"],
+    [{ password: 918273645 }, "918273645"],
+    [{ pass: { secret: "Zx9q-secret" } }, "Zx9q-secret"],
+  ])("refuses %o without showing it", (opts, secret) => {
+    let message = "";
+    try {
+      validateOptions(opts);
+    } catch (err) {
+      message = String((err as Error).message);
+    }
+    expect(message).toMatch(/Expected `(client|password|pass)`/);
+    expect(message).not.toContain(secret);
+  });
+});
