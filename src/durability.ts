@@ -50,11 +50,41 @@ export class DurableWriter implements Writer {
 
   constructor(private readonly deps: DurableWriterDeps) {}
 
+  /**
+   * Keys with a write waiting to be resent, and the writes of the same key
+   * that came after it: they are sent once it settles, so a resent write
+   * never lands after a later one of its key.
+   */
+  private readonly parked = new Map<string, { leader: PendingWrite; waiting: PendingWrite[] }>();
+
   send(client: AnyClient, write: Write): Promise<unknown> {
     this.client = client;
     return new Promise<unknown>((resolve, reject) => {
-      this.enqueue({ write, resolve, reject, started: Date.now(), attempt: 0 });
+      const w: PendingWrite = {
+        write,
+        resolve: (reply) => {
+          resolve(reply);
+          this.release(w);
+        },
+        reject: (err) => {
+          reject(err);
+          this.release(w);
+        },
+        started: Date.now(),
+        attempt: 0,
+      };
+      const parked = this.parked.get(write.key);
+      if (parked) parked.waiting.push(w);
+      else this.enqueue(w);
     });
+  }
+
+  /** Sends the writes that waited behind `w`, once `w` (a resent write) has settled. */
+  private release(w: PendingWrite): void {
+    const parked = this.parked.get(w.write.key);
+    if (parked?.leader !== w) return;
+    this.parked.delete(w.write.key);
+    for (const next of parked.waiting) this.enqueue(next);
   }
 
   private enqueue(w: PendingWrite): void {
@@ -77,6 +107,14 @@ export class DurableWriter implements Writer {
 
   private retryOrFail(client: AnyClient, w: PendingWrite, err: unknown): void {
     if (isRetryable(err) && Date.now() - w.started < this.deps.retryWindowMs) {
+      const key = w.write.key;
+      const parked = this.parked.get(key);
+      if (parked === undefined) this.parked.set(key, { leader: w, waiting: [] });
+      else if (parked.leader !== w) {
+        // A write of a key whose earlier write is being resent goes after it.
+        parked.waiting.push(w);
+        return;
+      }
       // The slot map may still name a dead or demoted master; ioredis only
       // refreshes it by itself for commands it retries itself.
       if (isClusterClient(client)) refreshSlots(client);

@@ -285,7 +285,9 @@ function expectNumber(name: string, value: unknown, min: number, integer = false
 function expectType(name: string, value: unknown, type: string): void {
   if (value !== undefined && typeof value !== type) {
     // A password of the wrong type is still a password: name its type, never its value.
-    const got = /pass/i.test(name) ? `a ${value === null ? "null" : typeof value}` : describe(value);
+    const got = /pass/i.test(name)
+      ? `a ${value === null ? "null" : typeof value}`
+      : describe(value);
     fail(`Expected \`${name}\` to be a ${type}, got \`${got}\``);
   }
 }

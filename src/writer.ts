@@ -67,24 +67,56 @@ export type Retry = <T>(fn: () => Promise<T>) => Promise<T>;
 
 /**
  * Sends each write on its own. A write that met a failover (see retry.ts) is
- * resent, through `retry`; every command written is idempotent.
+ * resent, through `retry`; every command written is idempotent. While a
+ * write is being resent, later writes of the same key wait for it to settle:
+ * a `destroy` issued during the retry of a `set` must not land first and
+ * then be undone by the resent `set`.
  */
 export class PlainWriter implements Writer {
+  /** Keys with a write being resent, and when that (and what queued behind it) settles. */
+  private readonly resending = new Map<string, Promise<void>>();
+
   constructor(
     private readonly retry: Retry,
     private readonly counters: { commands: number },
   ) {}
 
   send(client: AnyClient, write: Write): Promise<unknown> {
+    const before = this.resending.get(write.key);
+    if (before === undefined) return this.sendNow(client, write);
+    const after = before.then(() => this.sendNow(client, write));
+    this.behind(write.key, after);
+    return after;
+  }
+
+  private sendNow(client: AnyClient, write: Write): Promise<unknown> {
     this.counters.commands++;
     return sendCommand(client, write.command).catch((err: unknown) => {
       if (!isRetryable(err)) throw toStoreError(err, write.op, write);
-      return this.retry(() => {
-        this.counters.commands++;
-        return sendCommand(client, write.command);
-      }).catch((last: unknown) => {
+      const resend = () =>
+        this.retry(() => {
+          this.counters.commands++;
+          return sendCommand(client, write.command);
+        });
+      // Two writes of one key that failed together are resent one after the other.
+      const before = this.resending.get(write.key);
+      const resent = (before ? before.then(resend) : resend()).catch((last: unknown) => {
         throw toStoreError(last, write.op, write);
       });
+      this.behind(write.key, resent);
+      return resent;
+    });
+  }
+
+  /** Makes later writes of `key` wait for `p`; the mark goes once nothing newer waits. */
+  private behind(key: string, p: Promise<unknown>): void {
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.resending.set(key, settled);
+    void settled.then(() => {
+      if (this.resending.get(key) === settled) this.resending.delete(key);
     });
   }
 }
