@@ -22,7 +22,7 @@ export class Report {
 
   async add(
     base: { topology: string; scenario: string; load: string; durability: string },
-    load: Load,
+    load: Pick<Load, "stats">,
     faultAt: number,
     lost: number,
   ): Promise<ScenarioRow> {
