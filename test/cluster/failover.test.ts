@@ -2,7 +2,8 @@
  * Fault injection on a 3-master, 3-replica cluster under a bounded load: a
  * store-level writer with durability ("error" and "warn"), one without, and
  * an Express app (durable store) driven over HTTP. Every acknowledged write
- * is read back afterwards.
+ * is read back afterwards. Scenario 2b is issue 11's planned failover on a
+ * busy machine (session-load.ts, foreign-load.ts).
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { RedisStore } from "../../src/index.js";
@@ -16,6 +17,12 @@ import {
   storeWriter,
 } from "../faults/load.js";
 import { REPETITIONS, Report } from "../faults/report.js";
+import {
+  BUSY_MACHINE,
+  describeRun,
+  expectCleanRun,
+  loadedFailover,
+} from "../faults/session-load.js";
 import { type ClusterTopology, startCluster } from "../support/index.js";
 
 const report = new Report("cluster-failover");
@@ -150,6 +157,35 @@ describe("cluster failover under load", () => {
       });
       for (const load of [r.durable, r.http, r.warn, r.plain]) expect(load.stats.failed).toBe(0);
       expect(r.lost).toEqual({ durable: 0, warn: 0, plain: 0, http: 0 });
+    });
+
+    it(`2b. a planned CLUSTER FAILOVER on a busy machine resets no HTTP connection (run ${rep})`, async () => {
+      const topology = await startCluster();
+      try {
+        const r = await loadedFailover({
+          url: topology.url,
+          foreign: BUSY_MACHINE,
+          fault: async () => {
+            const master = (await topology.masters())[0]!;
+            await topology.failoverTo((await topology.replicaOf(master))!);
+          },
+        });
+        console.log(`2b run ${rep}: ${describeRun(r)}`);
+        await report.add(
+          {
+            topology: "cluster",
+            scenario: "2b CLUSTER FAILOVER, busy machine",
+            load: "http keep-alive",
+            durability: "replicas:1",
+          },
+          r,
+          r.startedAt + r.faultAt,
+          r.lost,
+        );
+        expectCleanRun(r);
+      } finally {
+        await topology.stop();
+      }
     });
 
     it(`3. a master frozen past node-timeout loses nothing when it wakes up (run ${rep})`, async () => {

@@ -23,7 +23,7 @@ export interface LoadStats {
   latencies: Array<{ at: number; ms: number }>;
 }
 
-function emptyStats(): LoadStats {
+export function emptyStats(): LoadStats {
   return {
     attempted: 0,
     failed: 0,
@@ -35,7 +35,7 @@ function emptyStats(): LoadStats {
   };
 }
 
-function record(stats: LoadStats, started: number, err: unknown): void {
+export function record(stats: LoadStats, started: number, err: unknown): void {
   const now = Date.now();
   const ms = now - started;
   stats.attempted++;

@@ -22,7 +22,7 @@ export class Report {
 
   async add(
     base: { topology: string; scenario: string; load: string; durability: string },
-    load: Load,
+    load: Pick<Load, "stats">,
     faultAt: number,
     lost: number,
   ): Promise<ScenarioRow> {
@@ -93,5 +93,11 @@ export class Report {
   }
 }
 
-/** How many times each loss scenario runs: 1 locally, 3 in CI (FAILOVER_REPETITIONS). */
-export const REPETITIONS = Math.max(1, Number(process.env.FAILOVER_REPETITIONS ?? 1));
+/**
+ * How many times each loss scenario runs: FAILOVER_REPETITIONS, else 3 in CI
+ * (CI set, as CI services do) and 1 locally.
+ */
+export const REPETITIONS = Math.max(
+  1,
+  Number(process.env.FAILOVER_REPETITIONS ?? (process.env.CI ? 3 : 1)),
+);
