@@ -127,6 +127,8 @@ export class DurableWriter implements Writer {
 
   private async sendGroup(client: AnyClient, node: string, group: PendingWrite[]): Promise<void> {
     const { settings, tracker, counters } = this.deps;
+    const verdict = tracker.settled(node);
+    if (verdict) await verdict;
     const skipWait = tracker.isShort(node);
     // ioredis routes a pipeline by its own slot function, which differs from
     // Redis' for keys with an empty "{}" hash tag (see slot.ts): such a group

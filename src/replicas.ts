@@ -15,15 +15,24 @@ import { type AnyClient, isClusterClient } from "./topology/manager.js";
  */
 export class ReplicaTracker {
   private readonly short = new Map<string, NodeJS.Timeout>();
+  /** Fresh masters whose replicas may still be attaching: writes there wait for the verdict. */
+  private readonly settling = new Map<string, { done: Promise<void> }>();
   private closed = false;
 
   constructor(
     private readonly required: number,
+    /** How long a fresh master's replicas get to attach before it counts as short (`durability.timeoutMs`). */
+    private readonly settleMs: number,
     private readonly probeEveryMs = 250,
   ) {}
 
   isShort(node: string): boolean {
     return this.short.has(node);
+  }
+
+  /** Resolves once a check of `node` started by `check()` has decided; undefined when none runs. */
+  settled(node: string): Promise<void> | undefined {
+    return this.settling.get(node)?.done;
   }
 
   markShort(node: string, probe: () => Promise<number>): void {
@@ -49,24 +58,46 @@ export class ReplicaTracker {
   }
 
   /**
-   * Probes `node` now and marks it short if it has fewer replicas online
-   * than required: used for a freshly promoted master, so not even the first
-   * write there waits for a WAIT to time out.
+   * Checks a freshly promoted master, so that not even the first write there
+   * waits for a WAIT to time out. Right after a promotion the other replicas
+   * are still re-attaching (a planned failover hands them over last; on a
+   * busy machine that took ~300 ms in the failover suites), so one probe
+   * that finds none proves nothing: the node is probed until enough replicas
+   * are online or `settleMs` has passed, and writes to it wait for that
+   * verdict instead of failing at once on a master about to have its replica.
    */
   check(node: string, probe: () => Promise<number>): void {
-    if (this.closed || this.short.has(node)) return;
-    probe().then(
-      (online) => {
-        if (online < this.required) this.markShort(node, probe);
-      },
-      () => {},
-    );
+    if (this.closed || this.short.has(node) || this.settling.has(node)) return;
+    const deadline = Date.now() + this.settleMs;
+    const entry = { done: Promise.resolve() };
+    this.settling.set(node, entry);
+    entry.done = (async () => {
+      for (;;) {
+        let online = 0;
+        try {
+          online = await probe();
+        } catch {
+          online = 0;
+        }
+        if (this.closed || this.settling.get(node) !== entry) return;
+        if (online >= this.required) return;
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          this.markShort(node, probe);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(this.probeEveryMs, left)));
+      }
+    })().finally(() => {
+      if (this.settling.get(node) === entry) this.settling.delete(node);
+    });
   }
 
   /** Forgets every mark, e.g. after a Sentinel switch to a new master. */
   reset(): void {
     for (const t of this.short.values()) clearTimeout(t);
     this.short.clear();
+    this.settling.clear();
   }
 
   close(): void {

@@ -91,7 +91,7 @@ export class RedisStore extends BaseStore {
     if (options.indexBy) this.index = new UserIndex(options.indexPrefix, this.counters, retry);
     let writer = new PlainWriter(retry, this.counters) as PlainWriter | DurableWriter;
     if (options.durability) {
-      this.tracker = new ReplicaTracker(options.durability.replicas);
+      this.tracker = new ReplicaTracker(options.durability.replicas, options.durability.timeoutMs);
       writer = new DurableWriter({
         settings: options.durability,
         tracker: this.tracker,
