@@ -23,6 +23,13 @@ describe("validateOptions", () => {
     [{ topology: "ring" }, /`topology` to be "auto"/],
     [{ serializer: "yaml" }, /`serializer` to be "msgpack", "json"/],
     [{ durability: { replicas: 1, onShortfall: "ignore" } }, /`durability.onShortfall`/],
+    // WAIT n 0 blocks the connection until the replicas answer: every write would hang.
+    [
+      { durability: { replicas: 1, timeoutMs: 0 } },
+      /`durability.timeoutMs` to be an integer from 1/,
+    ],
+    [{ durability: { replicas: 1, timeoutMs: 2.5 } }, /`durability.timeoutMs` to be an integer/],
+    [{ prefix: "", indexBy: () => "u" }, /non-empty `prefix` with `indexBy`/],
     [{ url: "redis://a", cluster: { nodes: ["b"] } }, /`url` and `cluster`/],
     [{ sentinel: { sentinels: [], name: "m" } }, /`sentinel.sentinels`/],
     [{ sentinel: { sentinels: ["a"] } }, /`sentinel.name`/],
