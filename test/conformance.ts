@@ -1013,6 +1013,19 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
       }
     });
 
+    it("a login whose index update fails is refused with a coded error and leaves no session (defect 8)", async () => {
+      const target = getTarget();
+      const user = await aclUser();
+      const store = indexed({}, user);
+      // The session keys stay writable; the index keys are refused.
+      await user.keys(`~${escapeGlob(prefixOf.get(store)!)}*`);
+      const err = await rejection(store.set("f1", as("fay")));
+      expect(err).toBeInstanceOf(RedisStoreError);
+      expect((err as RedisStoreError).sid).toBe("f1");
+      // Fail closed: a session its user's index does not list would survive "log out everywhere".
+      expect(await target.admin.exists(keyOf(store, "f1"))).toBe(0);
+    });
+
     it("a touch fails when the user's index cannot be extended (defect 7)", async () => {
       const user = await aclUser();
       const store = indexed({}, user);
