@@ -170,6 +170,16 @@ function scrub(value: unknown, copies: Map<object, unknown>): unknown {
     const desc = Object.getOwnPropertyDescriptor(value, key)!;
     if ("value" in desc) {
       desc.value = key === "command" ? scrubCommand(desc.value) : scrub(desc.value, copies);
+    } else if (key === "stack") {
+      // Node 22 and later keep `stack` as an accessor that only works on the
+      // error it belongs to: the copy gets its value.
+      Object.defineProperty(copy, key, {
+        value: (value as Error).stack,
+        writable: true,
+        configurable: true,
+        enumerable: desc.enumerable ?? false,
+      });
+      continue;
     }
     Object.defineProperty(copy, key, desc);
   }
