@@ -5,7 +5,8 @@
  * topology's test file) and a `Variant`: the options every store of the run
  * is built with. The topology files run it for each entry of `variants`.
  * A test that only means something for some variants says which with
- * `it.runIf`; everything else runs in all of them.
+ * `itWhen` and is not defined in the others (it is not a skipped test);
+ * everything else runs in all of them.
  */
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -27,6 +28,12 @@ export interface Auth {
   username: string;
   password: string;
 }
+
+/** `it` in the variants a test means something for; elsewhere the test is not defined at all. */
+const itWhen = (applies: boolean): typeof it =>
+  applies ? it : ((() => undefined) as unknown as typeof it);
+const describeWhen = (applies: boolean): typeof describe =>
+  applies ? describe : ((() => undefined) as unknown as typeof describe);
 
 export interface ConformanceTarget {
   kind: TopologyName;
@@ -326,19 +333,19 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
       expect(store.topology).toBe(getTarget().kind);
     });
 
-    it.runIf(once)("rejects unknown options with a TypeError naming the option", () => {
+    itWhen(once)("rejects unknown options with a TypeError naming the option", () => {
       expect(() => new RedisStore({ url: getTarget().url, retryStrategy: 1 } as never)).toThrow(
         /Unknown RedisStore option `retryStrategy`.*redisOptions/,
       );
     });
 
-    it.runIf(once)("rejects two connection sources", () => {
+    itWhen(once)("rejects two connection sources", () => {
       expect(
         () => new RedisStore({ url: getTarget().url, host: "127.0.0.1" } as RedisStoreOptions),
       ).toThrow(/`url` and `host`/);
     });
 
-    it.runIf(variant.options.batch !== false)(
+    itWhen(variant.options.batch !== false)(
       "close() sends the touches still waiting in the batch",
       async () => {
         const target = getTarget();
@@ -478,7 +485,7 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
   });
 
   describe("serializers that write bytes (defect 4)", () => {
-    it.runIf(variant.format === "bytes")(
+    itWhen(variant.format === "bytes")(
       "hands parse a Buffer when stringify wrote bytes",
       async () => {
         const store = makeStore();
@@ -491,7 +498,7 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
       },
     );
 
-    it.runIf(variant.format === "text")("hands parse text when stringify wrote text", async () => {
+    itWhen(variant.format === "text")("hands parse text when stringify wrote text", async () => {
       const store = makeStore();
       textSerializer.seen.length = 0;
       await store.set("t", session({ v: "text" }));
@@ -650,7 +657,7 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
       expect(left).toBeLessThanOrEqual(10_000);
     });
 
-    it.runIf(variant.options.batch !== false)(
+    itWhen(variant.options.batch !== false)(
       "coalesces concurrent touches and answers each caller",
       async () => {
         const target = getTarget();
@@ -857,7 +864,7 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
     });
 
     // Durability adds a WAIT to every write: "one command" is about the SET alone.
-    it.runIf(!variant.options.durability)(
+    itWhen(!variant.options.durability)(
       "sends one command for a repeated set, and still indexes a session destroyed elsewhere",
       async () => {
         const a = indexed();
@@ -932,7 +939,7 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
       expect(await store.idsFor("gil")).toEqual([]);
     });
 
-    it.runIf(!variant.options.indexBy)(
+    itWhen(!variant.options.indexBy)(
       "refuses idsFor without indexBy, with a message that says how to turn it on",
       async () => {
         const store = makeStore();
@@ -1082,7 +1089,7 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
     // One child process for the configurations whose callback paths differ
     // today (batched and unbatched touch, indexed set): starting node with tsx
     // costs more than the run.
-    it.runIf(once)(
+    itWhen(once)(
       "an exception thrown by a callback surfaces as an uncaught exception (defaults, batch: false, indexBy)",
       async () => {
         const configs = [
@@ -1111,7 +1118,7 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
     );
   });
 
-  describe.runIf(variant.adopt)("a client passed in as `client` (defect 10)", () => {
+  describeWhen(variant.adopt === true)("a client passed in as `client` (defect 10)", () => {
     it("close() removes every listener the store added to it", async () => {
       const client = adoptedClient();
       await client.ping(); // ready, so ioredis' own listeners are in place
