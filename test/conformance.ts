@@ -1085,7 +1085,7 @@ export function conformanceSuite(getTarget: () => ConformanceTarget, variant: Va
     });
   });
 
-  describe("callbacks (defect 12)", () => {
+  describeWhen(once)("callbacks (defect 12)", () => {
     // One child process for the configurations whose callback paths differ
     // today (batched and unbatched touch, indexed set): starting node with tsx
     // costs more than the run.

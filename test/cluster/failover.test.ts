@@ -17,12 +17,7 @@ import {
   storeWriter,
 } from "../faults/load.js";
 import { REPETITIONS, Report } from "../faults/report.js";
-import {
-  BUSY_MACHINE,
-  describeRun,
-  expectCleanRun,
-  loadedFailover,
-} from "../faults/session-load.js";
+import { BUSY_MACHINE, loadedFailover, recordLoadedRun } from "../faults/session-load.js";
 import { type ClusterTopology, startCluster } from "../support/index.js";
 
 const report = new Report("cluster-failover");
@@ -170,19 +165,7 @@ describe("cluster failover under load", () => {
             await topology.failoverTo((await topology.replicaOf(master))!);
           },
         });
-        console.log(`2b run ${rep}: ${describeRun(r)}`);
-        await report.add(
-          {
-            topology: "cluster",
-            scenario: "2b CLUSTER FAILOVER, busy machine",
-            load: "http keep-alive",
-            durability: "replicas:1",
-          },
-          r,
-          r.startedAt + r.faultAt,
-          r.lost,
-        );
-        expectCleanRun(r);
+        await recordLoadedRun(report, "cluster", "2b CLUSTER FAILOVER, busy machine", rep, r);
       } finally {
         await topology.stop();
       }

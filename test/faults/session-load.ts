@@ -21,6 +21,7 @@ import { expect } from "vitest";
 import { RedisStore, type RedisStoreOptions } from "../../src/index.js";
 import { type ForeignLoad, type ForeignLoadOptions, startForeignLoad } from "./foreign-load.js";
 import { emptyStats, type LoadStats, record } from "./load.js";
+import type { Report } from "./report.js";
 
 declare module "express-session" {
   interface SessionData {
@@ -451,6 +452,24 @@ export function expectCleanRun(r: LoadedFailoverOutcome): void {
   expect(r.storeCalls).toBeGreaterThan(0);
   const served = r.stats.successes.filter((t) => t > r.startedAt + r.readyAt).length;
   expect(served, "requests answered after the failover completed").toBeGreaterThan(0);
+}
+
+/** Logs a loaded run, adds its row to the file's report, and asserts it was clean. */
+export async function recordLoadedRun(
+  report: Report,
+  topology: "sentinel" | "cluster",
+  scenario: string,
+  rep: number,
+  r: LoadedFailoverOutcome,
+): Promise<void> {
+  console.log(`2b run ${rep}: ${describeRun(r)}`);
+  await report.add(
+    { topology, scenario, load: "http keep-alive", durability: "replicas:1" },
+    r,
+    r.startedAt + r.faultAt,
+    r.lost,
+  );
+  expectCleanRun(r);
 }
 
 /** A run's story, for an assertion message or the log. */

@@ -11,12 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { RedisStore } from "../../src/index.js";
 import { httpLoad, type Load, progress, startApp, storeWriter } from "../faults/load.js";
 import { REPETITIONS, Report } from "../faults/report.js";
-import {
-  BUSY_MACHINE,
-  describeRun,
-  expectCleanRun,
-  loadedFailover,
-} from "../faults/session-load.js";
+import { BUSY_MACHINE, loadedFailover, recordLoadedRun } from "../faults/session-load.js";
 import { type SentinelTopology, startSentinel, waitFor } from "../support/index.js";
 
 const report = new Report("sentinel-failover");
@@ -153,19 +148,7 @@ describe("sentinel failover under load", () => {
             await topology.failover();
           },
         });
-        console.log(`2b run ${rep}: ${describeRun(r)}`);
-        await report.add(
-          {
-            topology: "sentinel",
-            scenario: "2b SENTINEL FAILOVER, busy machine",
-            load: "http keep-alive",
-            durability: "replicas:1",
-          },
-          r,
-          r.startedAt + r.faultAt,
-          r.lost,
-        );
-        expectCleanRun(r);
+        await recordLoadedRun(report, "sentinel", "2b SENTINEL FAILOVER, busy machine", rep, r);
       } finally {
         await topology.stop();
       }
