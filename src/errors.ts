@@ -193,6 +193,21 @@ function scrubCommand(command: unknown): unknown {
   return { ...command, args: args.map(() => REDACTED) };
 }
 
+/**
+ * Constructor misuse is a TypeError (the spec's rule), carrying the same
+ * stable code as a ConfigurationError so callers can branch on `code`.
+ */
+export function configTypeError(
+  message: string,
+  cause?: unknown,
+): TypeError & { code: "ERR_CONFIG" } {
+  const err = new TypeError(message, cause === undefined ? undefined : { cause }) as TypeError & {
+    code: "ERR_CONFIG";
+  };
+  err.code = "ERR_CONFIG";
+  return err;
+}
+
 /** What every call of a closed store fails with. */
 export function closedError(): RedisStoreError {
   return new RedisStoreError(
@@ -245,4 +260,27 @@ export function toStoreError(err: unknown, op: string, details: RedisStoreErrorD
     `${op}${where} failed: ${text}. Redis could not be reached or the connection dropped.`,
     { ...details, cause },
   );
+}
+
+/**
+ * Some listed sessions of a user could not be checked. `live` holds those
+ * that could and are the user's: destroyFor still destroys them before it
+ * rejects.
+ */
+export class UncheckedSessions extends RedisStoreError {
+  constructor(
+    user: string,
+    readonly live: string[],
+    readonly failed: Array<{ sid: string; err: unknown }>,
+  ) {
+    const first = toStoreError(failed[0]!.err, "loading a listed session", {
+      sid: failed[0]!.sid,
+    });
+    super(
+      first.code,
+      `${failed.length} listed session(s) of user "${user}" could not be checked ` +
+        `(${failed.map((f) => `"${f.sid}"`).join(", ")}): ${first.message}`,
+      { cause: first },
+    );
+  }
 }

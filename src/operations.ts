@@ -1,7 +1,7 @@
 import { debuglog } from "node:util";
 import type { SessionData } from "express-session";
 import { BoundedMap } from "./bounded-map.js";
-import { RedisStoreError, toStoreError } from "./errors.js";
+import { RedisStoreError, toStoreError, UncheckedSessions } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
 import {
   type DestroyPlan,
@@ -17,7 +17,7 @@ import { decodeSession } from "./serializer.js";
 import type { TurnCork } from "./topology/cork.js";
 import type { AnyClient } from "./topology/manager.js";
 import type { Done, Touches } from "./touch-batcher.js";
-import { UncheckedSessions, type UserIndex } from "./user-index.js";
+import type { UserIndex } from "./user-index.js";
 import type { Command, Retry, Writer } from "./writer.js";
 
 const debug = debuglog("connect-redis-ha");

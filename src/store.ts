@@ -3,11 +3,16 @@ import session, { type SessionData } from "express-session";
 import type { Redis } from "ioredis";
 import { type BulkContext, clearAll, countSessions, listIds, readAll } from "./bulk.js";
 import { DurableWriter } from "./durability.js";
-import { ConfigurationError, closedError, type RedisStoreError, toStoreError } from "./errors.js";
+import {
+  ConfigurationError,
+  closedError,
+  configTypeError,
+  type RedisStoreError,
+  toStoreError,
+} from "./errors.js";
 import { createKeyScheme } from "./keys.js";
 import { Operations } from "./operations.js";
 import {
-  configTypeError,
   type RedisStoreOptions,
   type ResolvedOptions,
   resolveOptions,

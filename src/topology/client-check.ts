@@ -1,5 +1,5 @@
 import { Cluster, Redis } from "ioredis";
-import { configTypeError } from "../options.js";
+import { configTypeError } from "../errors.js";
 import type { AnyClient } from "./manager.js";
 
 /**

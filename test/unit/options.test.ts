@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { validateOptions } from "../../src/options.js";
+import { validateOptions } from "../../src/validate.js";
 
 describe("validateOptions", () => {
   it("accepts the documented options", () => {
