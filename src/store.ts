@@ -86,9 +86,22 @@ export class RedisStore extends BaseStore {
     super();
     const options = resolveOptions(input);
     this.options = options;
-    const keys = createKeyScheme(options.prefix, options.hashTag ?? false);
-    this.plan = { keys, ...options };
-    this.bulk = { keys, scanCount: options.scanCount, counters: this.counters };
+    const plan: PlanContext = {
+      keys: createKeyScheme(options.prefix, options.hashTag ?? false),
+      ttl: options.ttl,
+      disableTTL: options.disableTTL,
+      codec: options.codec,
+      indexBy: options.indexBy,
+    };
+    this.plan = plan;
+    // One key scheme for both: it changes once the topology is known (onTopology).
+    this.bulk = {
+      get keys() {
+        return plan.keys;
+      },
+      scanCount: options.scanCount,
+      counters: this.counters,
+    };
     const cork = new TurnCork();
     const announce = (client: AnyClient, commands: number) =>
       commands > 1 ? cork.hold(client) : cork.cork(client);
@@ -153,7 +166,6 @@ export class RedisStore extends BaseStore {
   private onTopology(kind: TopologyName, client: AnyClient): void {
     const keys = createKeyScheme(this.options.prefix, this.options.hashTag ?? kind === "cluster");
     (this.plan as { keys: typeof keys }).keys = keys;
-    (this.bulk as { keys: typeof keys }).keys = keys;
     if (kind === "cluster") this.checkClusterPrefix(false);
     if (this.tracker) this.detach.push(watchReplicas(client, kind, this.tracker));
     if (kind === "sentinel") {

@@ -1,7 +1,5 @@
 /** TTL rules, shared by set and touch. Expiry is kept in milliseconds (PX, PEXPIRE). */
 
-export const DEFAULT_TTL_SECONDS = 86_400;
-
 export type TtlOption = number | ((session: any) => number);
 
 interface CookieLike {

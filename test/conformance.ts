@@ -23,6 +23,7 @@ import {
   type TopologyName,
 } from "../src/index.js";
 import { runFixture } from "./helpers/fixture.js";
+import { waitFor } from "./support/wait.js";
 
 export interface Auth {
   username: string;
@@ -162,16 +163,11 @@ function listenerSnapshot(emitter: NodeJS.EventEmitter): Record<string, number> 
 }
 
 /** Polls `check` every few ms until it holds; resolves with when it first held. */
-async function until(what: string, check: () => Promise<boolean>, deadlineMs: number) {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now();
-    if (Date.now() - started > deadlineMs) {
-      throw new Error(`${what}: still not true after ${deadlineMs} ms`);
-    }
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+const until = (what: string, check: () => Promise<boolean>, deadlineMs: number) =>
+  waitFor(what, async () => (await check()) && Date.now(), {
+    timeoutMs: deadlineMs,
+    intervalMs: 2,
+  });
 
 /** Settles to the error a promise rejected with, or an Error saying what it resolved with. */
 const rejection = (p: Promise<unknown>) =>
